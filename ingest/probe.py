@@ -1,0 +1,292 @@
+"""Probe media files with PyAV (no ffprobe needed) and open them as :class:`VideoAsset`.
+
+``probe(path)`` describes every stream of any file FFmpeg can read; ``open_video(path)`` checks that the
+file has a decodable video stream within :class:`MediaLimits` and returns the record later stages use::
+
+    >>> from longvid.ingest import open_video, probe
+    >>> info = probe("assets/demo.mp4")
+    >>> info.container, info.video[0].codec, [a.sample_rate for a in info.audio]
+    ('mov,mp4,m4a,3gp,3g2,mj2', 'h264', [44100])
+    >>> asset = open_video("assets/demo.mp4")
+    >>> asset.video_id, round(asset.duration_s, 2)      # doctest: +SKIP
+    ('3f9a...', 36.0)
+
+Every failure is a :class:`~longvid.ingest.errors.MediaError` subclass whose message starts with the
+file name: missing or empty files and non-media data raise ``VideoOpenError``, audio-only files raise
+``NoVideoStreamError``, absurd declared sizes raise ``MediaLimitError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+import av.error
+
+from .errors import MediaLimitError, NoVideoStreamError, VideoOpenError
+from .types import VideoAsset
+
+log = logging.getLogger(__name__)
+
+_HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class MediaLimits:
+    """What longvid agrees to open. Files beyond a limit raise ``MediaLimitError`` before decoding."""
+
+    max_pixels: int = 8192 * 8192  # width * height of one frame; 8K UHD is 7680x4320
+    max_duration_s: float = 48 * 3600.0  # longest video accepted (48 hours)
+    max_fps: float = 1000.0  # declared frame rates above this are corrupt metadata
+    max_file_bytes: int | None = None  # None: no size limit
+
+
+@dataclass(frozen=True)
+class VideoStreamInfo:
+    index: int  # stream index in the container
+    codec: str  # decoder name, e.g. "h264"
+    width: int  # coded width in pixels (before rotation)
+    height: int  # coded height in pixels (before rotation)
+    fps: float  # average frame rate; 0.0 when the container does not say
+    duration_s: float | None  # stream duration, None when the container does not say
+    frame_count: int  # declared number of frames; 0 when unknown
+    rotation: int  # counter-clockwise degrees to turn decoded frames upright (0/90/180/270)
+    pix_fmt: str | None  # e.g. "yuv420p"
+
+
+@dataclass(frozen=True)
+class AudioStreamInfo:
+    index: int
+    codec: str
+    sample_rate: int  # Hz
+    channels: int
+    duration_s: float | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class SubtitleStreamInfo:
+    index: int
+    codec: str  # e.g. "subrip", "webvtt", "mov_text", "ass"; bitmap codecs are "hdmv_pgs_subtitle" etc.
+    language: str | None
+    is_text: bool  # True for text codecs longvid can turn into transcript segments
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    size_bytes: int
+    container: str  # demuxer name(s), e.g. "matroska,webm"
+    duration_s: float | None  # container duration, None when unknown
+    start_s: float  # container start time (timestamps in longvid are relative to it)
+    bit_rate: int  # bits / second, 0 when unknown
+    video: tuple[VideoStreamInfo, ...]
+    audio: tuple[AudioStreamInfo, ...]
+    subtitles: tuple[SubtitleStreamInfo, ...]
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["path"] = str(self.path)
+        return out
+
+
+TEXT_SUBTITLE_CODECS = frozenset({"subrip", "srt", "webvtt", "mov_text", "ass", "ssa", "text"})
+
+
+@contextlib.contextmanager
+def open_container(path: str | Path) -> Iterator[av.container.InputContainer]:
+    """Open ``path`` with PyAV, turning every failure into a ``VideoOpenError`` that names the file."""
+    path = Path(path)
+    if not path.exists():
+        raise VideoOpenError(path, "file not found")
+    if path.is_dir():
+        raise VideoOpenError(path, "is a directory, not a media file")
+    if path.stat().st_size == 0:
+        raise VideoOpenError(path, "file is empty (0 bytes)")
+    try:
+        container = av.open(str(path), mode="r")
+    except av.error.InvalidDataError as err:
+        raise VideoOpenError(path, f"not a media file FFmpeg can read ({err.strerror})") from err
+    except (av.error.FFmpegError, OSError) as err:
+        raise VideoOpenError(path, f"cannot open: {err}") from err
+    try:
+        yield container
+    finally:
+        container.close()
+
+
+def _seconds(value: int | None, time_base) -> float | None:
+    if value is None or time_base is None:
+        return None
+    return float(value * time_base)
+
+
+def _is_cover_art(stream: av.stream.Stream) -> bool:
+    return bool(stream.disposition & av.stream.Disposition.attached_pic)
+
+
+def _first_frame_rotation(path: Path, container: av.container.InputContainer, stream) -> int:
+    """Rotation from the first decoded frame's display matrix; proves the stream decodes at all."""
+    try:
+        for frame in container.decode(stream):
+            return round(frame.rotation / 90) % 4 * 90
+    except av.error.FFmpegError as err:
+        raise VideoOpenError(
+            path, f"video stream {stream.index} ({stream.codec_context.name}) does not decode: {err}"
+        ) from err
+    raise VideoOpenError(path, f"video stream {stream.index} has no decodable frames")
+
+
+def probe(path: str | Path) -> MediaInfo:
+    """Describe a media file's container and streams without ffprobe.
+
+    Decodes the first frame of each video stream (to read its rotation and to prove it decodes); reads no
+    other media data. Raises ``VideoOpenError`` when the file cannot be opened or a video stream's codec is
+    unknown.
+    """
+    path = Path(path).resolve()
+    with open_container(path) as container:
+        videos, audios, subs = [], [], []
+        for stream in container.streams:
+            ctx = stream.codec_context
+            codec = ctx.name if ctx is not None else "unknown"
+            tb = stream.time_base
+            if stream.type == "video" and not _is_cover_art(stream):
+                if ctx is None or ctx.codec is None:
+                    raise VideoOpenError(path, f"video stream {stream.index} uses an unknown codec (no decoder)")
+                rate = stream.average_rate or stream.guessed_rate
+                videos.append(
+                    VideoStreamInfo(
+                        index=stream.index,
+                        codec=codec,
+                        width=ctx.width,
+                        height=ctx.height,
+                        fps=float(rate) if rate else 0.0,
+                        duration_s=_seconds(stream.duration, tb),
+                        frame_count=stream.frames or 0,
+                        rotation=0,  # filled below, after the stream list is complete
+                        pix_fmt=ctx.pix_fmt,
+                    )
+                )
+            elif stream.type == "audio":
+                audios.append(
+                    AudioStreamInfo(
+                        index=stream.index,
+                        codec=codec,
+                        sample_rate=ctx.sample_rate or 0,
+                        channels=ctx.channels or 0,
+                        duration_s=_seconds(stream.duration, tb),
+                        language=stream.language,
+                    )
+                )
+            elif stream.type == "subtitle":
+                subs.append(
+                    SubtitleStreamInfo(
+                        index=stream.index,
+                        codec=codec,
+                        language=stream.language,
+                        is_text=codec in TEXT_SUBTITLE_CODECS,
+                    )
+                )
+        rotations = {v.index: _first_frame_rotation(path, container, container.streams[v.index]) for v in videos}
+        videos = [VideoStreamInfo(**{**asdict(v), "rotation": rotations[v.index]}) for v in videos]
+        duration = container.duration / av.time_base if container.duration else None
+        return MediaInfo(
+            path=path,
+            size_bytes=path.stat().st_size,
+            container=container.format.name,
+            duration_s=duration,
+            start_s=container.start_time / av.time_base if container.start_time else 0.0,
+            bit_rate=container.bit_rate or 0,
+            video=tuple(videos),
+            audio=tuple(audios),
+            subtitles=tuple(subs),
+        )
+
+
+def content_id(path: str | Path) -> str:
+    """Hex BLAKE2b-80 of the whole file: the same bytes give the same id under any name."""
+    digest = hashlib.blake2b(digest_size=10)
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _scan_duration(path: Path, stream_index: int) -> float:
+    """Duration of a stream whose container does not declare one, from its packets' timestamps."""
+    end = 0.0
+    with open_container(path) as container:
+        stream = container.streams[stream_index]
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                end = max(end, float((packet.pts + (packet.duration or 0)) * stream.time_base))
+        start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+    return max(0.0, end - start)
+
+
+def check_limits(info: MediaInfo, stream: VideoStreamInfo, duration_s: float, limits: MediaLimits) -> None:
+    """Raise ``MediaLimitError`` when a file declares values beyond ``limits``."""
+    path = info.path
+    if limits.max_file_bytes is not None and info.size_bytes > limits.max_file_bytes:
+        raise MediaLimitError(
+            path,
+            f"file is {info.size_bytes} bytes, over the limit of {limits.max_file_bytes}"
+            " (raise MediaLimits.max_file_bytes to accept it)",
+        )
+    if stream.width <= 0 or stream.height <= 0:
+        raise MediaLimitError(path, f"video stream declares a size of {stream.width}x{stream.height}")
+    if stream.width * stream.height > limits.max_pixels:
+        raise MediaLimitError(
+            path,
+            f"frames are {stream.width}x{stream.height} = {stream.width * stream.height}"
+            f" pixels, over the limit of {limits.max_pixels} (MediaLimits.max_pixels)",
+        )
+    if not (0 < stream.fps <= limits.max_fps):
+        raise MediaLimitError(path, f"video declares {stream.fps} frames/s; expected (0, {limits.max_fps}]")
+    if not math.isfinite(duration_s) or duration_s > limits.max_duration_s:
+        raise MediaLimitError(
+            path,
+            f"video lasts {duration_s:.0f} s, over the limit of {limits.max_duration_s:.0f}"
+            " s (MediaLimits.max_duration_s)",
+        )
+    if duration_s <= 0:
+        raise VideoOpenError(path, "video stream has zero duration")
+
+
+def open_video(path: str | Path, limits: MediaLimits | None = None) -> VideoAsset:
+    """Probe ``path``, check it is a video within ``limits``, hash its content, return a VideoAsset.
+
+    The first non-cover-art video stream is used. Raises ``NoVideoStreamError`` for audio-only files.
+    """
+    limits = limits or MediaLimits()
+    info = probe(path)
+    if not info.video:
+        what = f"audio only: {', '.join(a.codec for a in info.audio)}" if info.audio else "no audio either"
+        raise NoVideoStreamError(info.path, f"has no video stream ({what})")
+    stream = info.video[0]
+    duration = stream.duration_s if stream.duration_s else info.duration_s
+    if not duration:
+        log.debug("%s declares no duration; scanning packets", info.path)
+        duration = _scan_duration(info.path, stream.index)
+    check_limits(info, stream, duration, limits)
+    rotated = stream.rotation in (90, 270)
+    return VideoAsset(
+        video_id=content_id(info.path),
+        path=info.path,
+        duration_s=duration,
+        fps=stream.fps,
+        width=stream.height if rotated else stream.width,
+        height=stream.width if rotated else stream.height,
+        has_audio=bool(info.audio),
+        rotation=stream.rotation,
+        start_s=info.start_s,
+        size_bytes=info.size_bytes,
+        stream_index=stream.index,
+    )
