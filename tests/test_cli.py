@@ -1,0 +1,68 @@
+"""The ``longvid`` command line: doctor, probe, scenes; exit codes and messages on bad input."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from longvid.app.cli import main
+
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
+
+
+def test_console_script_doctor_runs():
+    exe = shutil.which("longvid")
+    assert exe, "the longvid console script is not installed"
+    out = subprocess.run([exe, "doctor"], capture_output=True, text=True, check=True, timeout=120).stdout
+    for key in ("torch", "GPU", "attention", "faiss", "frame decoders", "ffmpeg binary"):
+        assert key in out
+    assert "sdpa" in out or "flash_attention_2" in out
+
+
+def test_doctor_json(capsys):
+    assert main(["doctor", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "pyav" in report["decoders"]
+    assert Path(report["ffmpeg"]["binary"]).exists()
+
+
+def test_probe_json(capsys):
+    assert main(["probe", "--json", str(DEMO)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["video"][0]["codec"] == "h264" and info["audio"][0]["sample_rate"] == 44100
+
+
+def test_scenes_on_demo_video(capsys):
+    """The demo has cuts at 4.0 (hard), 8.5 (fade), 13.0 (hard), 16.5 (dissolve), 20.5 (fade to black)."""
+    assert main(["scenes", "--json", "--no-progress", str(DEMO)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    starts = [s["start_s"] for s in out["scenes"]]
+    assert len(starts) == 6
+    for found, true in zip(starts[1:], [4.0, 8.5, 13.0, 16.5, 20.5], strict=True):
+        assert abs(found - true) <= 1.0
+    assert out["scenes"][-1]["end_s"] == pytest.approx(24.0)
+    assert out["config"]["fps"] == 2.0  # results echo the settings that produced them
+
+    assert main(["scenes", str(DEMO)]) == 0
+    text = capsys.readouterr().out
+    assert "6 scenes" in text and "00:00:04.000" in text
+
+
+def test_bad_input_exits_1_naming_the_file(tmp_path, capsys):
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("not a video")
+    assert main(["scenes", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: not a media file FFmpeg can read" in err and "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["scenes", "--fps", "-1", str(DEMO)])
+    assert exc.value.code == 2
+    assert "must be a positive number" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["scenes", "--min-scene", "50", "--max-scene", "10", str(DEMO)])
+    assert exc.value.code == 2

@@ -1,0 +1,138 @@
+"""Frame sampling: real timestamps exact to the frame (CFR and VFR), backend agreement, memory."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from longvid.ingest import open_video, sample_frames
+from longvid.ingest.backends import available_backends
+from longvid.ingest.ffmpeg_cli import run_ffmpeg
+from longvid.ingest.synth import read_frame_number
+
+from .conftest import CFR_FPS, CFR_FRAMES
+from .test_sampling import reference_selection
+
+BACKENDS = available_backends()
+
+
+def _collect(video, **kwargs):
+    batches = list(sample_frames(video, **kwargs))
+    times = np.concatenate([b.timestamps_s for b in batches])
+    pixels = np.concatenate([b.pixels for b in batches])
+    return times, pixels, batches
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cfr_every_frame_exact(cfr_video, backend):
+    times, pixels, _ = _collect(cfr_video, fps=None, backend=backend)
+    assert len(times) == CFR_FRAMES
+    np.testing.assert_allclose(times, np.arange(CFR_FRAMES) / CFR_FPS, atol=1e-9)
+    assert [read_frame_number(p) for p in pixels] == list(range(CFR_FRAMES))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("fps", [None, 1.0, 3.0, 7.5])
+def test_vfr_timestamps_are_the_real_frames(vfr_video, vfr_timestamps, backend, fps):
+    times, pixels, _ = _collect(vfr_video, fps=fps, backend=backend, batch_size=16)
+    expected = reference_selection(vfr_timestamps, fps) if fps else list(range(len(vfr_timestamps)))
+    np.testing.assert_allclose(times, [vfr_timestamps[i] for i in expected], atol=1e-9)
+    # each returned frame is the one that was encoded at that timestamp
+    assert [read_frame_number(p) for p in pixels] == expected
+
+
+def test_backends_agree_on_frames_and_timestamps(shots_video):
+    if len(BACKENDS) < 2:
+        pytest.skip("needs decord and PyAV")
+    asset = open_video(shots_video.path)
+    t_dec, px_dec, _ = _collect(asset, fps=2.0, backend="decord")
+    t_av, px_av, _ = _collect(asset, fps=2.0, backend="pyav")
+    np.testing.assert_array_equal(t_dec, t_av)
+    np.testing.assert_array_equal(px_dec, px_av)  # same decoder output at native size
+    size = asset.fit(128)
+    r_dec, rpx_dec, _ = _collect(asset, fps=2.0, size=size, backend="decord")
+    r_av, rpx_av, _ = _collect(asset, fps=2.0, size=size, backend="pyav")
+    np.testing.assert_array_equal(r_dec, r_av)
+    assert rpx_dec.shape == rpx_av.shape == (len(r_av), size[1], size[0], 3)
+    # resizing uses each library's own scaler: close, not bit-identical
+    assert np.abs(rpx_dec.astype(int) - rpx_av).mean() < 3.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_batches_sizes_and_max_frames(shots_video, backend):
+    _, _, batches = _collect(shots_video.path, fps=4.0, batch_size=10, size=(64, 36), backend=backend)
+    assert all(len(b) == 10 for b in batches[:-1]) and 0 < len(batches[-1]) <= 10
+    assert batches[0].pixels.shape[1:] == (36, 64, 3)
+    times, _, _ = _collect(shots_video.path, fps=None, max_frames=11, backend=backend)
+    assert len(times) == 11
+    assert times[-1] > 0.85 * shots_video.duration_s  # spread over the whole video
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_rotation_metadata_gives_upright_frames(cfr_video, media_dir, backend):
+    rotated = media_dir / "rotated.mp4"
+    run_ffmpeg(["-display_rotation", "90", "-i", str(cfr_video), "-c", "copy", str(rotated)])
+    plain, rot = open_video(cfr_video), open_video(rotated)
+    assert rot.rotation == 90 and (rot.width, rot.height) == (plain.height, plain.width)
+    _, upright, _ = _collect(rot, fps=5.0, backend=backend)
+    _, original, _ = _collect(plain, fps=5.0, backend=backend)
+    assert upright.shape[1:3] == (rot.height, rot.width)
+    np.testing.assert_array_equal(upright, np.rot90(original, 1, axes=(1, 2)))
+    _, small, _ = _collect(rot, fps=5.0, size=(36, 64), backend=backend)
+    assert small.shape[1:3] == (64, 36)
+
+
+# Peak RSS of this process only: VmHWM restarts at exec (ru_maxrss would inherit pytest's peak).
+_RSS_SCRIPT = """
+import json, re, sys
+from pathlib import Path
+from longvid.ingest import sample_frames
+
+def peak_mb():
+    return int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
+
+frames, last, base = 0, -1.0, None
+for batch in sample_frames(sys.argv[1], fps=1.0, backend=sys.argv[2], batch_size=32):
+    frames += len(batch)
+    last = float(batch.timestamps_s[-1])
+    if base is None:
+        base = peak_mb()
+print(json.dumps({"frames": frames, "last": last, "base_mb": base, "peak_mb": peak_mb()}))
+"""
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_hour_at_1fps_streams_in_constant_memory(media_dir, backend, capsys):
+    hour = media_dir / "hour.mp4"
+    if not hour.exists():
+        run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=160x90:rate=5",
+                "-t",
+                "3600",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-g",
+                "50",
+                str(hour),
+            ]
+        )
+    out = subprocess.run(
+        [sys.executable, "-c", _RSS_SCRIPT, str(hour), backend], capture_output=True, text=True, check=True
+    )
+    stats = json.loads(out.stdout)
+    with capsys.disabled():
+        print(
+            f"\n[1-hour video, 1 fps, {backend}] frames={stats['frames']} peak RSS {stats['peak_mb']:.0f} MB "
+            f"(after first batch {stats['base_mb']:.0f} MB)"
+        )
+    assert stats["frames"] == 3600
+    assert stats["last"] == pytest.approx(3599.0)
+    assert stats["peak_mb"] - stats["base_mb"] < 64  # flat: no growth with the video's length
