@@ -3,6 +3,7 @@
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
 
 
 def test_console_script_doctor_runs():
-    exe = shutil.which("longvid")
+    beside = Path(sys.executable).parent / "longvid"  # the venv's bin/, active or not
+    exe = str(beside) if beside.exists() else shutil.which("longvid")
     assert exe, "the longvid console script is not installed"
     out = subprocess.run([exe, "doctor"], capture_output=True, text=True, check=True, timeout=120).stdout
     for key in ("torch", "GPU", "attention", "faiss", "frame decoders", "ffmpeg binary"):
