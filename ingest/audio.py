@@ -21,12 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
-import av.error
 import numpy as np
 from tqdm.auto import tqdm
 
 from .errors import DecodeError, NoAudioStreamError
-from .probe import open_container
+from .probe import decode_stream, open_container
 from .types import AudioClip, VideoAsset
 
 log = logging.getLogger(__name__)
@@ -68,7 +67,7 @@ def iter_audio(
         emitted = 0  # samples already yielded
         first_s: float | None = None
         with tqdm(total=total, unit="s", desc=f"audio {path.name}", disable=not show_progress) as bar:
-            for frame in _decode(path, container, stream):
+            for frame in decode_stream(path, container, stream):
                 if first_s is None and frame.time is not None:
                     first_s = max(0.0, float(frame.time) - start_offset)
                 for out in resampler.resample(frame):
@@ -109,14 +108,3 @@ def _audio_stream(path: Path, container: av.container.InputContainer, stream_ind
     if not 0 <= stream_index < len(container.streams) or container.streams[stream_index].type != "audio":
         raise NoAudioStreamError(path, f"stream {stream_index} is not an audio stream")
     return container.streams[stream_index]
-
-
-def _decode(path: Path, container: av.container.InputContainer, stream) -> Iterator[av.AudioFrame]:
-    frames = container.decode(stream)
-    while True:
-        try:
-            yield next(frames)
-        except StopIteration:
-            return
-        except av.error.FFmpegError as err:
-            raise DecodeError(path, f"audio decoding failed: {err}") from err

@@ -29,7 +29,7 @@ from pathlib import Path
 import av
 import av.error
 
-from .errors import MediaLimitError, NoVideoStreamError, VideoOpenError
+from .errors import DecodeError, MediaLimitError, NoVideoStreamError, VideoOpenError
 from .types import VideoAsset
 
 log = logging.getLogger(__name__)
@@ -119,6 +119,18 @@ def open_container(path: str | Path) -> Iterator[av.container.InputContainer]:
         yield container
     finally:
         container.close()
+
+
+def decode_stream(path: Path, container: av.container.InputContainer, stream) -> Iterator[av.frame.Frame]:
+    """Frames of one stream in presentation order; FFmpeg failures become ``DecodeError`` naming the file."""
+    frames = container.decode(stream)
+    while True:
+        try:
+            yield next(frames)
+        except StopIteration:
+            return
+        except av.error.FFmpegError as err:
+            raise DecodeError(path, f"{stream.type} stream {stream.index} does not decode: {err}") from err
 
 
 def _seconds(value: int | None, time_base) -> float | None:

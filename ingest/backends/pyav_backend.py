@@ -5,12 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Generator
 
-import av
-import av.error
 import numpy as np
 
-from ..errors import DecodeError
-from ..probe import open_container
+from ..probe import decode_stream, open_container
 from ..sampling import FrameSelector
 from ..types import FrameBatch, VideoAsset
 from .base import DecodeSummary, FrameBackend, coded_size
@@ -43,14 +40,9 @@ class PyAVBackend(FrameBackend):
         with open_container(asset.path) as container:
             stream = container.streams[asset.stream_index]
             stream.thread_type = "AUTO"
-            frames = container.decode(stream)
-            while not selector.exhausted:
-                try:
-                    frame = next(frames)
-                except StopIteration:
+            for frame in decode_stream(asset.path, container, stream):
+                if selector.exhausted:
                     break
-                except av.error.FFmpegError as err:
-                    raise DecodeError(asset.path, f"decoding failed after {last:.3f} s: {err}") from err
                 if frame.pts is None:
                     log.debug("%s: skipping a frame without a timestamp", asset.path)
                     continue
@@ -58,11 +50,8 @@ class PyAVBackend(FrameBackend):
                 last = float(frame.pts * stream.time_base) - asset.start_s
                 if not selector.accept(last):
                     continue
-                if target is not None:
-                    frame = frame.reformat(
-                        width=target[0], height=target[1], format="rgb24", interpolation=self.interpolation
-                    )
-                rgb = frame.to_ndarray(format="rgb24")  # (H, W, 3)
+                width, height = target or (frame.width, frame.height)
+                rgb = frame.reformat(width, height, "rgb24", interpolation=self.interpolation).to_ndarray()  # (H, W, 3)
                 pixels.append(np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb)
                 times.append(last)
                 if len(times) == batch_size:
