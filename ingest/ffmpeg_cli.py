@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -46,8 +47,18 @@ def ffmpeg_version() -> str:
     return out.stdout.splitlines()[0]
 
 
-def run_ffmpeg(args: Sequence[str], timeout_s: float | None = None) -> None:
-    """Run ``ffmpeg -hide_banner -loglevel error -y ARGS``; raise :class:`FfmpegError` on failure."""
+def run_ffmpeg(args: str | Sequence[str], timeout_s: float | None = None, **paths: str | Path) -> None:
+    """Run ``ffmpeg -hide_banner -loglevel error -y ARGS``; raise :class:`FfmpegError` on failure.
+
+    ``args`` is a list of arguments, or one command-line string whose ``{name}`` words are replaced by
+    the ``paths`` keyword arguments after splitting, so paths with spaces stay one argument::
+
+        run_ffmpeg("-i {src} -c copy -movflags +faststart {dst}", src=a, dst=b)
+    """
+    if isinstance(args, str):
+        args = [str(paths[word[1:-1]]) if word[:1] + word[-1:] == "{}" else word for word in shlex.split(args)]
+    elif paths:
+        raise TypeError("path keywords only apply to a command-line string")
     cmd = [str(ffmpeg_binary()), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
     log.debug("running %s", " ".join(cmd))
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)

@@ -68,26 +68,12 @@ def vfr_video(media_dir, vfr_timestamps) -> Path:
 def silent_video(media_dir) -> Path:
     """Video only, no audio stream."""
     path = media_dir / "silent.mp4"
-    run_ffmpeg(
-        [
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc2=size=160x90:rate=10",
-            "-t",
-            "4",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            str(path),
-        ]
-    )
+    run_ffmpeg("-f lavfi -i testsrc2=size=160x90:rate=10 -t 4 -c:v libx264 -preset ultrafast {out}", out=path)
     return path
 
 
 @pytest.fixture(scope="session")
 def audio_only(media_dir) -> Path:
     path = media_dir / "tone.m4a"
-    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "3", "-c:a", "aac", str(path)])
+    run_ffmpeg("-f lavfi -i sine=frequency=440:sample_rate=44100 -t 3 -c:a aac {out}", out=path)
     return path

@@ -26,21 +26,7 @@ def test_aac_in_mp4_has_exact_length_and_content(shots_video):
 )
 def test_exact_length_across_codecs(media_dir, codec, ext, seconds):
     path = media_dir / f"tone_{codec}.{ext}"
-    run_ffmpeg(
-        [
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=1000:sample_rate=48000",
-            "-ac",
-            "2",
-            "-t",
-            str(seconds),
-            "-c:a",
-            codec,
-            str(path),
-        ]
-    )
+    run_ffmpeg(f"-f lavfi -i sine=frequency=1000:sample_rate=48000 -ac 2 -t {seconds} -c:a {codec} {{out}}", out=path)
     clip = extract_audio(path)
     assert len(clip.samples) == round(seconds * 16_000)
     assert _peak_hz(clip.samples, 16_000) == pytest.approx(1000.0, abs=1.0)

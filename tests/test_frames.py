@@ -73,7 +73,7 @@ def test_batches_sizes_and_max_frames(shots_video, backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_rotation_metadata_gives_upright_frames(cfr_video, media_dir, backend):
     rotated = media_dir / "rotated.mp4"
-    run_ffmpeg(["-display_rotation", "90", "-i", str(cfr_video), "-c", "copy", str(rotated)])
+    run_ffmpeg("-display_rotation 90 -i {src} -c copy {out}", src=cfr_video, out=rotated)
     plain, rot = open_video(cfr_video), open_video(rotated)
     assert rot.rotation == 90 and (rot.width, rot.height) == (plain.height, plain.width)
     _, upright, _ = _collect(rot, fps=5.0, backend=backend)
@@ -103,36 +103,30 @@ print(json.dumps({"frames": frames, "last": last, "base_mb": base, "peak_mb": pe
 """
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_one_hour_at_1fps_streams_in_constant_memory(media_dir, backend, capsys):
-    hour = media_dir / "hour.mp4"
-    if not hour.exists():
+def _sample_long_video(media_dir, hours, backend, capsys):
+    path = media_dir / f"{hours}h.mp4"
+    if not path.exists():
+        seconds = 3600 * hours
         run_ffmpeg(
-            [
-                "-f",
-                "lavfi",
-                "-i",
-                "testsrc2=size=160x90:rate=5",
-                "-t",
-                "3600",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-g",
-                "50",
-                str(hour),
-            ]
+            f"-f lavfi -i testsrc2=size=160x90:rate=5 -t {seconds} -c:v libx264 -preset ultrafast {{out}}", out=path
         )
-    out = subprocess.run(
-        [sys.executable, "-c", _RSS_SCRIPT, str(hour), backend], capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(path), backend],
+                         capture_output=True, text=True, check=True)  # fmt: skip
     stats = json.loads(out.stdout)
     with capsys.disabled():
-        print(
-            f"\n[1-hour video, 1 fps, {backend}] frames={stats['frames']} peak RSS {stats['peak_mb']:.0f} MB "
-            f"(after first batch {stats['base_mb']:.0f} MB)"
-        )
-    assert stats["frames"] == 3600
-    assert stats["last"] == pytest.approx(3599.0)
+        print(f"\n[{hours}-hour video, 1 fps, {backend}] frames={stats['frames']} peak RSS {stats['peak_mb']:.0f} MB"
+              f" (after first batch {stats['base_mb']:.0f} MB)")  # fmt: skip
+    assert stats["frames"] == 3600 * hours
+    assert stats["last"] == pytest.approx(3600.0 * hours - 1)
     assert stats["peak_mb"] - stats["base_mb"] < 64  # flat: no growth with the video's length
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_hour_at_1fps_streams_in_constant_memory(media_dir, backend, capsys):
+    _sample_long_video(media_dir, 1, backend, capsys)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ten_hours_at_1fps_streams_in_constant_memory(media_dir, backend, capsys):
+    _sample_long_video(media_dir, 10, backend, capsys)

@@ -36,21 +36,7 @@ def test_probe_lists_subtitle_streams(tmp_path, silent_video):
     srt = tmp_path / "s.srt"
     srt.write_text("1\n00:00:01,000 --> 00:00:02,000\nhi\n")
     out = tmp_path / "subs.mkv"
-    run_ffmpeg(
-        [
-            "-i",
-            str(silent_video),
-            "-i",
-            str(srt),
-            "-c:v",
-            "copy",
-            "-c:s",
-            "srt",
-            "-metadata:s:s:0",
-            "language=fra",
-            str(out),
-        ]
-    )
+    run_ffmpeg("-i {v} -i {s} -c:v copy -c:s srt -metadata:s:s:0 language=fra {out}", v=silent_video, s=srt, out=out)
     (sub,) = probe(out).subtitles
     assert (sub.codec, sub.language, sub.is_text) == ("srt", "fra", True)
 
@@ -101,7 +87,7 @@ def test_truncated_mp4_without_index(shots_video, tmp_path):
 @pytest.fixture
 def truncated_faststart(shots_video, tmp_path):
     fast = tmp_path / "fast.mp4"
-    run_ffmpeg(["-i", str(shots_video.path), "-c", "copy", "-movflags", "+faststart", str(fast)])
+    run_ffmpeg("-i {src} -c copy -movflags +faststart {out}", src=shots_video.path, out=fast)
     data = fast.read_bytes()
     cut = tmp_path / "fast_cut.mp4"
     cut.write_bytes(data[: len(data) // 2])
@@ -154,3 +140,14 @@ def test_decord_on_truncated_file_raises_typed_error(truncated_faststart):
     with pytest.raises(DecodeError, match=r"fast_cut\.mp4: (decord cannot index the file|video stream ends at)"):
         for _ in sample_frames(truncated_faststart, backend="decord"):
             pass
+
+
+def test_run_ffmpeg_keeps_paths_with_spaces_whole_and_reports_failures(tmp_path):
+    from longvid.ingest.ffmpeg_cli import FfmpegError
+
+    out = tmp_path / "a folder" / "tone out.wav"
+    out.parent.mkdir()
+    run_ffmpeg("-f lavfi -i sine=d=0.5 {out}", out=out)
+    assert probe(out).audio[0].codec == "pcm_s16le"
+    with pytest.raises(FfmpegError, match="ffmpeg exited with"):
+        run_ffmpeg("-f lavfi -i nosuchsource {out}", out=out)

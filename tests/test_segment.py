@@ -50,21 +50,7 @@ def test_f1_on_random_videos_with_hard_cuts_and_fades(media_dir, capsys):
 def test_static_lecture_becomes_bounded_events(media_dir):
     """Ten minutes of one unchanging slide: forced splits keep every scene within the limits."""
     path = media_dir / "static.mp4"
-    run_ffmpeg(
-        [
-            "-f",
-            "lavfi",
-            "-i",
-            "smptehdbars=size=128x72:rate=5",
-            "-t",
-            "600",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            str(path),
-        ]
-    )
+    run_ffmpeg("-f lavfi -i smptehdbars=size=128x72:rate=5 -t 600 -c:v libx264 -preset ultrafast {out}", out=path)
     config = SegmentConfig(fps=1.0, max_scene_s=60.0)
     scenes = detect_scenes(open_video(path), config)
     _check_tiling(scenes, 600.0)

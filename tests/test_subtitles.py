@@ -119,27 +119,11 @@ def test_missing_file(tmp_path):
 def test_embedded_text_streams(tmp_path, silent_video, codec, ext):
     srt = _write(tmp_path, "in.srt", SRT.replace("00:00:02,000 --> 00:00:04,000", "00:00:03,000 --> 00:00:04,000"))
     out = tmp_path / f"with_subs.{ext}"
-    vcodec = ["-c:v", "libvpx-vp9", "-b:v", "100k"] if ext == "webm" else ["-c:v", "copy"]
+    vcodec = "-c:v libvpx-vp9 -b:v 100k" if ext == "webm" else "-c:v copy"
     run_ffmpeg(
-        [
-            "-i",
-            str(silent_video),
-            "-i",
-            str(srt),
-            "-map",
-            "0:v",
-            "-map",
-            "1:s",
-            *vcodec,
-            "-c:s",
-            codec,
-            "-metadata:s:s:0",
-            "language=eng",
-            "-t",
-            "4",
-            str(out),
-        ]
-    )
+        f"-i {{v}} -i {{s}} -map 0:v -map 1:s {vcodec} -c:s {codec} -metadata:s:s:0 language=eng -t 4 {{out}}",
+        v=silent_video, s=srt, out=out,
+    )  # fmt: skip
     segs = read_embedded_subtitles(out, video_id="v")
     assert [s.text for s in segs[:2]] == ["Hello world", "Overlapping & two\nlines"]
     assert segs[0].span.start_s == pytest.approx(1.0) and segs[0].span.end_s == pytest.approx(2.5)

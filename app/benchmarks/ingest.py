@@ -41,9 +41,10 @@ def _timed(fn: Callable[[], object]) -> tuple[float, object]:
 def make_long_video(path: Path, minutes: float, size: tuple[int, int] = (1280, 720), fps: int = 25) -> Path:
     """``minutes`` of 720p25 H.264 (testsrc2, a keyframe every 10 s) to decode."""
     run_ffmpeg(
-        ["-f", "lavfi", "-i", f"testsrc2=size={size[0]}x{size[1]}:rate={fps}", "-t", str(minutes * 60),
-         "-c:v", "libx264", "-preset", "ultrafast", "-g", str(10 * fps), "-pix_fmt", "yuv420p", str(path)]
-    )  # fmt: skip
+        f"-f lavfi -i testsrc2=size={size[0]}x{size[1]}:rate={fps} -t {minutes * 60} -c:v libx264 -preset ultrafast"
+        f" -g {10 * fps} -pix_fmt yuv420p {{out}}",
+        out=path,
+    )
     return path
 
 
