@@ -229,3 +229,79 @@ def random_shots(rng: np.random.Generator, count: int, fps: int = 25, gradual_sh
         else:
             shots.append(Shot(source, duration))
     return shots
+
+
+@dataclass(frozen=True)
+class Slide:
+    image: np.ndarray  # (H, W, 3) uint8 RGB, resized to the video size
+    duration_s: float
+    narration: Path | None = None  # an audio file spoken over the slide
+    narration_at_s: float = 1.0  # when the narration starts, from the slide's start
+
+
+def text_slide(
+    lines: Sequence[str],
+    size: tuple[int, int] = (480, 270),
+    background: tuple[int, int, int] = (20, 40, 90),
+    colour: tuple[int, int, int] = (255, 255, 255),
+    font_px: int = 30,
+) -> np.ndarray:
+    """An RGB slide with ``lines`` of text, left-aligned and vertically centred (Pillow's bundled font)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.new("RGB", size, background)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=font_px)
+    step = int(font_px * 1.6)
+    top = (size[1] - step * len(lines)) // 2
+    for i, line in enumerate(lines):
+        draw.text((size[0] // 16, top + i * step), line, fill=colour, font=font)
+    return np.asarray(image)
+
+
+def speak(text: str, path: str | Path, words_per_minute: int = 150) -> Path:
+    """Synthesise ``text`` to a WAV file with espeak-ng (needed only to *make* assets, never at run time)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("espeak-ng") is None:
+        raise FileNotFoundError("espeak-ng is not installed (apt-get install espeak-ng)")
+    subprocess.run(["espeak-ng", "-s", str(words_per_minute), "-w", str(path), text], check=True)
+    return Path(path)
+
+
+def make_slideshow(
+    path: str | Path, slides: Sequence[Slide], size: tuple[int, int] = (480, 270), fps: int = 10, crf: int = 30
+) -> float:
+    """Encode ``slides`` back to back (hard cuts) as H.264 + mono AAC with their narrations; returns the
+    duration. Slides without narration are silent."""
+    import tempfile
+
+    from PIL import Image
+
+    total = sum(s.duration_s for s in slides)
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs, graph, audio_labels, start = [], [], [], 0.0
+        for i, slide in enumerate(slides):
+            frame = Path(tmp) / f"slide{i}.png"
+            Image.fromarray(slide.image).resize(size).save(frame)
+            inputs += ["-loop", "1", "-framerate", str(fps), "-t", f"{slide.duration_s}", "-i", str(frame)]
+            graph.append(f"[{i}:v]format=yuv420p,setsar=1[v{i}]")
+        n = len(slides)
+        graph.append("".join(f"[v{i}]" for i in range(n)) + f"concat=n={n}:v=1:a=0[vout]")
+        inputs += ["-f", "lavfi", "-t", f"{total}", "-i", "anullsrc=r=16000:cl=mono"]
+        audio_labels.append(f"[{n}:a]")
+        for i, slide in enumerate(slides):
+            if slide.narration is not None:
+                k = n + 1 + len(audio_labels) - 1
+                inputs += ["-i", str(slide.narration)]
+                delay_ms = round((start + slide.narration_at_s) * 1000)
+                graph.append(f"[{k}:a]aresample=16000,aformat=channel_layouts=mono,adelay={delay_ms}[a{i}]")
+                audio_labels.append(f"[a{i}]")
+            start += slide.duration_s
+        mix = len(audio_labels)
+        graph.append("".join(audio_labels) + f"amix=inputs={mix}:normalize=0:duration=first[aout]")
+        run_ffmpeg([*inputs, "-filter_complex", ";".join(graph), "-map", "[vout]", "-map", "[aout]",
+                    "-c:v", "libx264", "-preset", "slow", "-crf", str(crf), "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-b:a", "48k", "-t", f"{total}", str(path)])  # fmt: skip
+    return total
