@@ -23,7 +23,7 @@ from typing import ClassVar
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from torch.nn import functional
 
 from longvid.ingest import FrameBatch, FrameFeatures
 
@@ -52,7 +52,7 @@ def to_tensor(pixels: np.ndarray, size: tuple[int, int], device: torch.device) -
     """(N, H, W, 3) uint8 -> (N, 3, size[1], size[0]) float32 in [0, 255], antialiased resize."""
     x = torch.from_numpy(np.ascontiguousarray(pixels)).to(device).permute(0, 3, 1, 2).float()  # (N, 3, H, W)
     if x.shape[-2:] != (size[1], size[0]):
-        x = F.interpolate(x, size=(size[1], size[0]), mode="bilinear", antialias=True, align_corners=False)
+        x = functional.interpolate(x, size=(size[1], size[0]), mode="bilinear", antialias=True, align_corners=False)
     return x
 
 

@@ -47,8 +47,8 @@ class OcrReader:
         height, width = frame.shape[:2]
         result, _ = self.engine(np.ascontiguousarray(frame[..., ::-1]))  # RapidOCR expects OpenCV's BGR
         lines = []
-        for box, text, score in result or ():
-            text = " ".join(str(text).split())
+        for box, raw_text, score in result or ():
+            text = " ".join(str(raw_text).split())
             if float(score) < self.min_score or len(text) < 2:
                 continue
             xs, ys = [p[0] for p in box], [p[1] for p in box]
