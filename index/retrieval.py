@@ -1,0 +1,259 @@
+"""Hybrid retrieval: dense channels and BM25 keywords fused by reciprocal rank, with context.
+
+Each channel ranks events on its own:
+
+* every dense channel searches its FAISS index with the caller's query vector (cosine);
+* ``keyword`` runs FTS5 BM25 over transcript, OCR text, tags and captions. The user's text is never
+  passed to FTS5 as syntax: it is cut into words and each word is quoted, joined with OR, so quotes,
+  ``*``, ``NEAR(``, ``-``, ``OR`` or ``col:`` in a question are just words.
+
+Reciprocal-rank fusion scores an event ``sum over channels of 1 / (k0 + rank)`` (``k0 = 60``, rank from 1),
+so agreeing channels beat one channel's favourite: rank 5 in two channels gives ``2/65 = 0.031``, rank 1
+in one channel ``1/61 = 0.016``. Filters (a video, a time range) apply inside every channel. Each hit
+carries its ``expand`` neighbouring events on either side and a snippet of its text around the
+query words it matched.
+
+Example::
+
+    >>> from longvid.index import EventIndex
+    >>> index = EventIndex("LIBRARY")                                                    # doctest: +SKIP
+    >>> hits = index.search("budget forecast", {"text": embed("budget forecast")})     # doctest: +SKIP
+    >>> [(h.event.span, [m.why for m in h.matches]) for h in hits[:1]]                  # doctest: +SKIP
+    [(TimeSpan(start_s=120.0, end_s=131.5), ['matched: budget, forecast (bm25 7.1)', 'cosine 0.71'])]
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from longvid.ingest.types import TimeSpan
+
+from .catalog import KEYWORD_CHANNEL, Catalog
+from .records import ChannelMatch, Hit
+from .vectors import VectorStore, check_dim, normalize
+
+log = logging.getLogger(__name__)
+
+_MARK_START, _MARK_END = "\x02", "\x03"  # highlight marks: control characters never shown in text
+_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; what FTS5's unicode61 keeps
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """Fusion and presentation settings of :func:`search`."""
+
+    k0: int = 60  # RRF constant: score = sum 1 / (k0 + rank); larger flattens rank differences
+    candidates: int = 50  # results taken from each channel before fusion (at least 5 k)
+    exact_filter_max: int = 50_000  # filtered dense searches over at most this many events are exact
+    snippet_chars: int = 200  # longest snippet, ellipses included
+    max_query_terms: int = 32  # keyword terms kept from a query (the first ones)
+    max_matched_terms: int = 8  # words listed in a keyword match's ``why``
+
+
+def query_terms(text: str, max_terms: int = 32) -> list[str]:
+    """Distinct lower-case words of ``text`` in order (NFKC-normalised letters and digits only)."""
+    seen: dict[str, None] = {}
+    for word in _WORD.findall(unicodedata.normalize("NFKC", text).lower()):
+        seen.setdefault(word)
+        if len(seen) == max_terms:
+            break
+    return list(seen)
+
+
+# Function words that match nearly every event: OR-ing them in would rank events by noise.
+STOPWORDS = frozenset(
+    {
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "did", "do", "does", "for", "from", "had",
+        "has", "have", "he", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "not", "of", "on", "or",
+        "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
+        "those", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will",
+        "with", "would", "you", "your",
+    }
+)  # fmt: skip
+
+
+def fts_query(text: str, max_terms: int = 32) -> str | None:
+    """A safe FTS5 MATCH expression for free text: each word quoted, OR-ed; None when there is no word.
+
+    Stopwords are left out unless the query has nothing else.
+
+    >>> fts_query('when is the budget "forecast" -NEAR(x*')
+    '"budget" OR "forecast" OR "near" OR "x"'
+    >>> fts_query("to be or not to be")
+    '"to" OR "be" OR "or" OR "not"'
+    """
+    terms = query_terms(text, max_terms)
+    terms = [t for t in terms if t not in STOPWORDS] or terms
+    return " OR ".join(f'"{t}"' for t in terms) or None
+
+
+def rrf(rankings: Mapping[str, Sequence[int]], k0: int = 60) -> dict[int, float]:
+    """Reciprocal-rank fusion of ranked id lists (best first): ``{id: sum 1 / (k0 + rank)}``."""
+    fused: dict[int, float] = {}
+    for ranked in rankings.values():
+        for rank, eid in enumerate(ranked, start=1):
+            fused[eid] = fused.get(eid, 0.0) + 1.0 / (k0 + rank)
+    return fused
+
+
+def make_snippet(marked: str, width: int = 200) -> tuple[str, list[str]]:
+    """``(snippet, matched words)`` from text whose matched words sit between \\x02 and \\x03 marks.
+
+    The snippet is at most ``width`` characters (ellipses included), on one line (the text's parts
+    joined by " · "), starting a little before the window that holds the most distinct matched words
+    (or at the text's start).
+
+    >>> make_snippet("a \\x02budget\\x03 talk", 200)
+    ('a budget talk', ['budget'])
+    """
+    text = re.sub(r"\s+", " ", re.sub(r"\s*\n\s*", " · ", marked.strip()))  # one line; parts joined by " · "
+    plain, spans, last = [], [], 0
+    length = 0
+    for m in re.finditer(f"{_MARK_START}(.*?){_MARK_END}", text):
+        before, word = _unmark(text[last : m.start()]), _unmark(m.group(1))
+        length += len(before)
+        spans.append((length, length + len(word), word.lower()))
+        plain += [before, word]
+        length += len(word)
+        last = m.end()
+    plain.append(_unmark(text[last:]))
+    body = "".join(plain)
+    words = list(dict.fromkeys(w for _, _, w in spans))
+    if len(body) <= width:
+        return body, words
+    lead = width // 4  # context kept before the first matched word of the window
+    anchor = 0
+    if spans:
+
+        def words_in_window(i: int) -> int:
+            lo = spans[i][0] - lead
+            return len({w for s, e, w in spans if s >= lo and e <= lo + width})
+
+        best = max(range(len(spans)), key=lambda i: (words_in_window(i), -i))
+        anchor = max(0, min(spans[best][0] - lead, len(body) - (width - 1)))  # near the end: fill the width
+        space = body.find(" ", anchor)
+        if anchor > 0 and body[anchor - 1] != " " and 0 <= space - anchor < 20:
+            anchor = space + 1  # start on a word (moving right keeps the snippet within width)
+    prefix = "…" if anchor > 0 else ""
+    room = width - len(prefix)
+    if anchor + room >= len(body):
+        return prefix + body[anchor:], words
+    piece = body[anchor : anchor + room - 1]  # keep 1 for the closing ellipsis
+    space = piece.rfind(" ")
+    piece = (piece[:space] if space > len(piece) - 20 else piece).rstrip() + "…"
+    return prefix + piece, words
+
+
+def _unmark(text: str) -> str:
+    return text.replace(_MARK_START, "").replace(_MARK_END, "")
+
+
+def search(
+    catalog: Catalog,
+    store: VectorStore,
+    query_text: str,
+    query_vectors: Mapping[str, np.ndarray],
+    k: int = 10,
+    video_id: str | None = None,
+    time_range: TimeSpan | None = None,
+    expand: int = 1,
+    config: RetrievalConfig | None = None,
+) -> list[Hit]:
+    """The ``k`` best events for a query, fused over keyword and dense channels (see the module doc).
+
+    ``query_vectors[channel]`` is one ``(D,)`` or ``(1, D)`` vector per channel, from the encoder that
+    built that channel; a channel the library does not have is skipped (logged). The store must be in
+    step with the catalog (``store.sync(catalog)``).
+    """
+    config = config or RetrievalConfig()
+    if k <= 0:
+        return []
+    depth = max(config.candidates, 5 * k)
+    subset = None
+    if video_id is not None or time_range is not None:
+        subset = catalog.filter_ids(video_id, time_range)  # (M,) int64
+        if len(subset) == 0:
+            return []
+    rankings: dict[str, list[tuple[int, float]]] = {}
+    match = fts_query(query_text, config.max_query_terms)
+    if match is not None:
+        rankings[KEYWORD_CHANNEL] = [
+            (eid, -bm25) for eid, bm25 in catalog.keyword_search(match, depth, video_id, time_range)
+        ]
+    dims = catalog.channel_dims()
+    for channel, vector in query_vectors.items():
+        if channel not in dims:
+            log.warning(
+                "query vector for channel %r skipped: the library has no such channel (has %s)", channel, sorted(dims)
+            )
+            continue
+        rankings[channel] = _dense(catalog, store, channel, dims[channel], vector, depth, subset, config)
+
+    fused = rrf({c: [eid for eid, _ in r] for c, r in rankings.items()}, config.k0)
+    by_channel = {c: {eid: (rank, score) for rank, (eid, score) in enumerate(r, start=1)} for c, r in rankings.items()}
+    order = sorted(fused, key=lambda eid: (-fused[eid], eid))
+    events = catalog.events_by_id(order[: k + 16])  # a few spare in case some were removed meanwhile
+    top = [eid for eid in order if eid in events][:k]
+    marked = catalog.highlights(match, top, _MARK_START, _MARK_END) if match and top else {}
+
+    hits = []
+    for eid in top:
+        event = events[eid]
+        snippet, words = make_snippet(marked.get(eid, event.text), config.snippet_chars)
+        matches = []
+        for channel, ranked in by_channel.items():
+            if eid in ranked:
+                rank, score = ranked[eid]
+                matches.append(ChannelMatch(channel, rank, score, _why(channel, score, words, config)))
+        matches.sort(key=lambda m: (m.rank, m.channel))
+        hits.append(Hit(event, fused[eid], tuple(matches), snippet, catalog.neighbours(event, expand)))
+    return hits
+
+
+def _why(channel: str, score: float, words: Sequence[str], config: RetrievalConfig) -> str:
+    if channel != KEYWORD_CHANNEL:
+        return f"cosine {score:.2f}"
+    shown = ", ".join(words[: config.max_matched_terms])
+    return f"matched: {shown} (bm25 {score:.2f})" if shown else f"bm25 {score:.2f}"
+
+
+def _dense(
+    catalog: Catalog,
+    store: VectorStore,
+    channel: str,
+    dim: int,
+    vector: np.ndarray,
+    depth: int,
+    subset: np.ndarray | None,
+    config: RetrievalConfig,
+) -> list[tuple[int, float]]:
+    """``(event id, cosine)`` best first for one channel; exact over the catalog for small filtered sets."""
+    q = np.asarray(vector, dtype=np.float32)
+    if q.ndim == 2 and q.shape[0] == 1:
+        q = q[0]
+    if q.ndim != 1:
+        raise ValueError(f"channel {channel!r}: give one query vector of shape (D,) or (1, D), got {q.shape}")
+    check_dim(channel, dim, q.shape[0], "the query vector")
+    if not np.isfinite(q).all():
+        raise ValueError(f"channel {channel!r}: the query vector contains NaN or infinity")
+    q = normalize(q)  # (1, D)
+    if subset is not None and len(subset) <= config.exact_filter_max:
+        ids, vectors = catalog.load_vectors(channel, subset)  # (M,), (M, D)
+        if len(ids) == 0:
+            return []
+        scores = vectors @ q[0]  # (M,)
+        top = (
+            np.argpartition(-scores, min(depth, len(scores)) - 1)[:depth]
+            if len(scores) > depth
+            else np.arange(len(scores))
+        )
+        top = top[np.lexsort((ids[top], -scores[top]))]
+        return [(int(ids[i]), float(scores[i])) for i in top]
+    scores, ids = store.search(channel, q, depth, subset=subset)  # (1, depth) each
+    return [(int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
