@@ -3,6 +3,8 @@
     longvid doctor                 what this machine offers (GPU, flash-attn, FAISS, decoders, ffmpeg)
     longvid probe FILE [--json]    containers, streams, codecs, duration, rotation of a media file
     longvid scenes FILE [--json]   scene cuts with start/end times
+    longvid index FILES...         index videos into a library (skips what is already there)
+    longvid search "QUERY"         find the moments that match, across the library
 
 Bad input exits with status 1 and one line on stderr naming the file and the problem; usage errors
 exit with status 2.
@@ -17,6 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 
 from longvid.ingest import MediaError, SegmentConfig, detect_scenes, open_video, probe
 from longvid.ingest.backends import BACKENDS
@@ -24,6 +27,8 @@ from longvid.ingest.backends import BACKENDS
 from . import doctor
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LIBRARY = "longvid-library"
 
 
 def _timecode(t_s: float) -> str:
@@ -93,6 +98,49 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _library_path(args: argparse.Namespace) -> Path:
+    return Path(args.library or os.environ.get("LONGVID_LIBRARY") or DEFAULT_LIBRARY)
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    failed = 0
+    with Library(_library_path(args), profile=args.profile, show_progress=args.progress) as lib:
+        for file in args.files:
+            try:
+                result = lib.add(file)
+            except MediaError as err:
+                print(f"longvid index: error: {err}", file=sys.stderr)
+                failed += 1
+                continue
+            note = f"{result.events} events" + ("" if result.status == "indexed" else " (already indexed)")
+            print(f"{result.status:8s} {result.path.name}  {note}  id {result.video_id}")
+    return 1 if failed else 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    with Library(_library_path(args), profile=args.profile) as lib:
+        hits = lib.search(args.query, k=args.k, video=args.video)
+    if args.json:
+        out = [{"video_id": h.video_id, "path": h.path, "start_s": h.start_s, "end_s": h.end_s, "score": h.score,
+                "snippet": h.snippet, "thumbnail": str(h.thumbnail) if h.thumbnail else None,
+                "matches": [{"channel": m.channel, "rank": m.rank, "why": m.why} for m in h.matches]}
+               for h in hits]  # fmt: skip
+        print(json.dumps(out, indent=2))
+        return 0
+    if not hits:
+        print("no matching moments")
+    for rank, h in enumerate(hits, start=1):
+        why = "; ".join(f"{m.channel}: {m.why}" for m in h.matches)
+        print(f"{rank:2d}. {Path(h.path).name} {_timecode(h.start_s)}-{_timecode(h.end_s)}  score {h.score:.4f}")
+        print(f"    {h.snippet.replace(chr(10), ' | ')[:160]}")
+        print(f"    ({why})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="longvid", description="Index long videos and answer questions about them, citing the moments."
@@ -138,6 +186,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="show a progress bar (default: when stderr is a terminal)",
     )
     p.set_defaults(func=_cmd_scenes, parser=p)
+
+    library_help = f"library directory (default: $LONGVID_LIBRARY or ./{DEFAULT_LIBRARY})"
+    p = sub.add_parser("index", help="index videos into a library; already indexed files are skipped")
+    p.add_argument("files", nargs="+", help="video files")
+    p.add_argument("--library", help=library_help)
+    p.add_argument("--profile", help="embedded, gpu, auto or a .toml file (default: the library's own, else auto)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),
+                   help="show progress bars (default: when stderr is a terminal)")  # fmt: skip
+    p.set_defaults(func=_cmd_index)
+
+    p = sub.add_parser("search", help="find the moments matching a query across the library")
+    p.add_argument("query", help="what you are looking for, in words")
+    p.add_argument("-k", type=int, default=5, help="how many moments (default %(default)s)")
+    p.add_argument("--video", help="only this video id")
+    p.add_argument("--library", help=library_help)
+    p.add_argument("--profile", help="default: the profile the library was built with")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=_cmd_search)
     return parser
 
 

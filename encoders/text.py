@@ -42,10 +42,18 @@ class TextEmbedder:
 
     def _load(self):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
-        if self.spec == "embedded":
-            return SentenceTransformer(str(embedded_text_model_dir()), device=self.device, local_files_only=True)
-        return SentenceTransformer(self.spec, device=self.device)
+        was_enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start; restored below
+        try:
+            if self.spec == "embedded":
+                path = str(embedded_text_model_dir())
+                return SentenceTransformer(path, device=self.device, local_files_only=True)
+            return SentenceTransformer(self.spec, device=self.device)
+        finally:
+            if was_enabled:
+                hf_logging.enable_progress_bar()
 
     @property
     def dim(self) -> int:

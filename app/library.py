@@ -1,0 +1,178 @@
+"""The Python query API: a library directory of indexed videos you add to and search.
+
+    >>> from longvid.app import Library
+    >>> with Library("my-library", profile="embedded") as lib:          # doctest: +SKIP
+    ...     lib.add("talk.mp4", progress=True)
+    ...     for hit in lib.search("when do they mention the budget?", k=3):
+    ...         print(f"{hit.start_s:7.1f}-{hit.end_s:7.1f}  {hit.score:.3f}  {hit.snippet[:60]}")
+
+Adding is idempotent and keyed by content: the same bytes under another name are not indexed twice.
+Each video goes into the catalog in one transaction after all its work is done, so an interrupted
+``add`` leaves no trace and simply runs again; thumbnails are written (atomically) before the catalog
+entry that points at them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from longvid.index import EventIndex
+from longvid.index.records import ChannelMatch, Event, Hit, VideoRecord
+from longvid.ingest import MediaLimits, TimeSpan, open_video
+
+from .pipeline import BuiltVideo, Indexer
+from .profiles import Profile, ProfileError, load_profile, profile_from_dict
+
+log = logging.getLogger(__name__)
+
+PROFILE_FILE = "profile.json"  # the profile the library was built with
+
+
+@dataclass(frozen=True)
+class AddResult:
+    video_id: str
+    path: Path
+    status: str  # "indexed" or "skipped" (already in the library)
+    events: int  # events the video has in the library
+    built: BuiltVideo | None = None  # what indexing produced (None when skipped)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One moment that matches a query: where it is, how well it matched, and what it shows."""
+
+    video_id: str
+    path: str  # the video file as it was when indexed
+    start_s: float
+    end_s: float
+    score: float  # fused reciprocal-rank score (higher is better; comparable within one search)
+    snippet: str  # what was said / written / shown there, around the match
+    thumbnail: Path | None  # JPEG of the moment's keyframe
+    matches: tuple[ChannelMatch, ...]  # which channels found it and why
+    event: Event
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(m.channel for m in self.matches)
+
+
+class Library:
+    """A library directory: catalog + vectors (``longvid.index``) + thumbnails, and the models to fill it."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        profile: str | Path | Profile | None = None,
+        limits: MediaLimits | None = None,
+        show_progress: bool = False,
+    ):
+        self.root = Path(path)
+        self.profile = self._settle_profile(profile)
+        self.limits = limits or MediaLimits()
+        self.index = EventIndex(self.root)
+        self.indexer = Indexer(self.profile, show_progress=show_progress)
+
+    def _settle_profile(self, requested: str | Path | Profile | None) -> Profile:
+        """The library keeps the profile it was built with; search must embed queries the same way."""
+        stored = self.root / PROFILE_FILE
+        built_with = profile_from_dict(json.loads(stored.read_text())) if stored.exists() else None
+        if requested is None:
+            return built_with or load_profile("auto")
+        profile = requested if isinstance(requested, Profile) else load_profile(requested)
+        if built_with is not None and _models(profile) != _models(built_with):
+            raise ProfileError(
+                f"{self.root} was built with profile {built_with.name!r} {_models(built_with)}, not"
+                f" {profile.name!r} {_models(profile)}; open it without a profile, or use a new library"
+            )
+        return profile
+
+    def _record_profile(self) -> None:
+        stored = self.root / PROFILE_FILE
+        if not stored.exists():
+            _atomic_write(stored, json.dumps(self.profile.to_dict(), indent=2).encode())
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.index.close()
+
+    def add(self, video_path: str | Path, progress: bool | None = None) -> AddResult:
+        """Index one video (a no-op when its content is already in the library)."""
+        if progress is not None:
+            self.indexer.show_progress = progress
+        asset = open_video(video_path, self.limits)
+        if self.index.has_video(asset.video_id):
+            events = len(self.index.events(asset.video_id))
+            log.info("%s is already indexed as %s", asset.path.name, asset.video_id)
+            return AddResult(asset.video_id, asset.path, "skipped", events)
+        built = self.indexer.build(asset)
+        self._record_profile()
+        self._write_thumbnails(asset.video_id, built.thumbnails)
+        self.index.add_video(built.video, built.events, built.vectors, built.transcript)
+        return AddResult(asset.video_id, asset.path, "indexed", len(built.events), built)
+
+    def videos(self) -> list[VideoRecord]:
+        return self.index.videos()
+
+    def search(
+        self, query: str, k: int = 10, video: str | None = None, time_range: TimeSpan | None = None
+    ) -> list[SearchHit]:
+        """Moments matching ``query`` across the library (or one ``video`` id), best first."""
+        if not query.strip():
+            raise ValueError("the query is empty; type what you are looking for")
+        vectors = {"text": self.indexer.text_embedder.embed([query])[0]}
+        if self.indexer.frame_encoder.text_aligned:
+            vectors["frames"] = self.indexer.frame_encoder.embed_text([query])[0]
+        hits = self.index.search(query, vectors, k=k, video_id=video, time_range=time_range)
+        return [self._to_search_hit(hit) for hit in hits]
+
+    def thumbnail_path(self, video_id: str, event_index: int) -> Path:
+        return self.root / "thumbs" / video_id / f"{event_index:05d}.jpg"
+
+    def _to_search_hit(self, hit: Hit) -> SearchHit:
+        record = self.index.video(hit.video_id)
+        thumb = self.thumbnail_path(hit.video_id, hit.event.index)
+        return SearchHit(
+            video_id=hit.video_id,
+            path=record.path if record else "",
+            start_s=hit.span.start_s,
+            end_s=hit.span.end_s,
+            score=hit.score,
+            snippet=hit.snippet,
+            thumbnail=thumb if thumb.exists() else None,
+            matches=hit.matches,
+            event=hit.event,
+        )
+
+    def _write_thumbnails(self, video_id: str, thumbnails: dict[int, bytes]) -> None:
+        for index, data in thumbnails.items():
+            _atomic_write(self.thumbnail_path(video_id, index), data)
+
+
+def _models(profile: Profile) -> tuple[str, str]:
+    """What must not change within one library: the embedding models."""
+    return profile.frames.encoder, profile.text.model
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``target``, fsync, then rename it over ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,278 @@
+"""Indexing pipeline: one video in, its events (with text, tags, vectors and thumbnails) out.
+
+``Indexer(profile).build(asset)`` makes one streaming pass over the frames and one over the audio:
+
+1. Frames are decoded at ``frames.analysis_fps`` (small, 480 px). Colour histograms of every frame feed
+   the cut detector. A frame goes to the frame encoder and OCR only when it is *new*: its histogram
+   moved by ``frames.novelty`` since the last encoded frame, or ``frames.max_gap_s`` passed. Static
+   stretches (a slide, a talking head) thus cost one encoder call per few seconds, not per frame.
+2. Speech comes from the file's text subtitle stream or a sidecar ``.srt``/``.vtt`` when there is one,
+   else from the speech recogniser (skipped for videos without audio).
+3. Scenes become events (long scenes split at ``events.max_event_s``); each event gathers the words
+   spoken inside it (by word time), the on-screen text of its encoded frames, its most frequent visual
+   tags, a thumbnail, and a text embedding (and a frame embedding when the encoder shares a space with
+   text, so text can search pictures).
+
+Nothing is written here: :class:`BuiltVideo` goes to the index in one transaction (``app.library``).
+
+    >>> from longvid.app.profiles import load_profile
+    >>> indexer = Indexer(load_profile("embedded"))
+    >>> built = indexer.build(open_video("assets/demo.mp4"))            # doctest: +SKIP
+    >>> [(e.span.start_s, e.tags[:1]) for e in built.events][:2]        # doctest: +SKIP
+    [(0.0, ('web site',)), (12.0, ('Egyptian cat',))]
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from longvid.encoders import OcrReader, TextEmbedder, create_frame_encoder
+from longvid.encoders.speech import SpeechRecognizer
+from longvid.index.records import Event, VideoRecord
+from longvid.ingest import (
+    FrameBatch,
+    Scene,
+    SegmentConfig,
+    TimeSpan,
+    TranscriptSegment,
+    VideoAsset,
+    read_embedded_subtitles,
+    read_subtitles,
+    sample_frames,
+)
+from longvid.ingest.features import color_histograms
+from longvid.ingest.segment import Segmenter
+
+from .profiles import Profile
+
+log = logging.getLogger(__name__)
+
+THUMB_SIDE = 320  # longer side of stored thumbnails (px)
+SIDECAR_SUFFIXES = (".srt", ".vtt")
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A frame that went through the frame encoder (and OCR)."""
+
+    time_s: float
+    embedding: np.ndarray  # (D,) float32, unit length
+    tags: tuple[str, ...]
+    ocr_lines: tuple[str, ...]
+    jpeg: bytes  # thumbnail
+
+
+@dataclass(frozen=True)
+class BuiltVideo:
+    """Everything the index needs for one video, plus what it cost to make."""
+
+    video: VideoRecord
+    events: list[Event]
+    vectors: dict[str, np.ndarray]  # channel -> (len(events), D) float32
+    transcript: list[TranscriptSegment]
+    thumbnails: dict[int, bytes]  # event index -> JPEG
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
+    keyframes: int = 0  # frames that went through the encoder
+
+
+class Indexer:
+    """Builds index entries with one profile's models, loaded once and reused across videos."""
+
+    def __init__(self, profile: Profile, show_progress: bool = False):
+        self.profile = profile
+        self.show_progress = show_progress
+        self._frame_encoder = None
+        self._ocr = None
+        self._text = None
+        self._speech = None
+
+    # -- models, loaded on first use ---------------------------------------------------------------
+    @property
+    def frame_encoder(self):
+        if self._frame_encoder is None:
+            self._frame_encoder = create_frame_encoder(self.profile.frames.encoder, device=self.profile.device)
+        return self._frame_encoder
+
+    @property
+    def ocr(self) -> OcrReader:
+        if self._ocr is None:
+            cfg = self.profile.ocr
+            self._ocr = OcrReader(min_score=cfg.min_score, max_side=cfg.max_side)
+        return self._ocr
+
+    @property
+    def text_embedder(self) -> TextEmbedder:
+        if self._text is None:
+            self._text = TextEmbedder(self.profile.text.model, device=self.profile.device)
+        return self._text
+
+    @property
+    def speech(self) -> SpeechRecognizer:
+        if self._speech is None:
+            self._speech = SpeechRecognizer(self.profile.speech)
+        return self._speech
+
+    # -- the pipeline ------------------------------------------------------------------------------
+    def build(self, asset: VideoAsset) -> BuiltVideo:
+        seconds: dict[str, float] = {}
+        start = time.perf_counter()
+        scenes, keyframes = self._visual_pass(asset, seconds)
+        seconds["visual_total"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        transcript = self._transcript(asset)
+        seconds["speech"] = time.perf_counter() - start
+
+        cfg = self.profile.events
+        events, thumbnails = [], {}
+        for i, span in enumerate(split_spans((s.span for s in scenes), cfg.max_event_s)):
+            inside = [k for k in keyframes if span.contains(k.time_s)] or [_nearest(keyframes, span.mid_s)]
+            events.append(
+                Event(
+                    video_id=asset.video_id,
+                    index=i,
+                    span=span,
+                    keyframes_s=tuple(k.time_s for k in inside),
+                    transcript=spoken_in(transcript, span),
+                    ocr_text="\n".join(dict.fromkeys(line for k in inside for line in k.ocr_lines)),
+                    tags=top_tags((k.tags for k in inside), cfg.max_tags),
+                )
+            )
+            thumbnails[i] = _nearest(inside, span.mid_s).jpeg
+
+        start = time.perf_counter()
+        vectors = {"text": self.text_embedder.embed([e.text for e in events])}
+        if self.frame_encoder.text_aligned:
+            vectors["frames"] = np.stack([_mean_unit([k.embedding for k in keyframes if e.span.contains(k.time_s)]
+                                                     or [_nearest(keyframes, e.span.mid_s).embedding])
+                                          for e in events])  # fmt: skip
+        seconds["text_embed"] = time.perf_counter() - start
+        settings = {"profile": self.profile.to_dict(), "keyframes": len(keyframes)}
+        log.info("%s: %d events from %d keyframes, %d transcript segments",
+                 asset.path.name, len(events), len(keyframes), len(transcript))  # fmt: skip
+        return BuiltVideo(VideoRecord.from_asset(asset, settings), events, vectors, transcript, thumbnails,
+                          seconds, len(keyframes))  # fmt: skip
+
+    def _visual_pass(self, asset: VideoAsset, seconds: dict[str, float]) -> tuple[list[Scene], list[Keyframe]]:
+        cfg = self.profile.frames
+        segmenter = Segmenter(SegmentConfig(fps=cfg.analysis_fps, min_scene_s=self.profile.events.min_scene_s,
+                                            max_scene_s=max(self.profile.events.max_event_s * 4, 60.0)))  # fmt: skip
+        keyframes: list[Keyframe] = []
+        last_hist, last_t = None, -np.inf
+        clock = {"decode": 0.0, "encode": 0.0, "ocr": 0.0}
+        tick = time.perf_counter()
+        for batch in sample_frames(asset, fps=cfg.analysis_fps, size=asset.fit(cfg.analysis_side),
+                                   batch_size=cfg.batch_size, show_progress=self.show_progress):  # fmt: skip
+            hists = color_histograms(batch)
+            segmenter.push(hists)
+            chosen = []
+            for i, (t, hist) in enumerate(zip(batch.timestamps_s.tolist(), hists.embeddings, strict=True)):
+                novel = last_hist is None or 0.5 * float(np.abs(hist - last_hist).sum()) >= cfg.novelty
+                if novel or t - last_t >= cfg.max_gap_s:
+                    chosen.append(i)
+                    last_hist, last_t = hist, t
+            now = time.perf_counter()
+            clock["decode"] += now - tick
+            if chosen:
+                keyframes.extend(self._encode(batch, chosen, clock))
+            tick = time.perf_counter()
+        seconds.update(clock)  # keyframes is never empty: the first decoded frame is always encoded
+        return segmenter.scenes(asset.duration_s), keyframes
+
+    def _encode(self, batch: FrameBatch, chosen: list[int], clock: dict[str, float]) -> list[Keyframe]:
+        sub = FrameBatch(batch.video_id, batch.timestamps_s[chosen], batch.pixels[chosen])
+        start = time.perf_counter()
+        feats = self.frame_encoder.encode(sub)
+        clock["encode"] += time.perf_counter() - start
+        start = time.perf_counter()
+        lines = [tuple(line.text for line in self.ocr.read(px)) if self.profile.ocr.enabled else ()
+                 for px in sub.pixels]  # fmt: skip
+        clock["ocr"] += time.perf_counter() - start
+        tags = feats.tags or tuple(() for _ in range(len(sub)))
+        rows = zip(sub.timestamps_s, feats.embeddings, tags, lines, sub.pixels, strict=True)
+        return [Keyframe(float(t), emb, tg, ln, _jpeg(px)) for t, emb, tg, ln, px in rows]
+
+    def _transcript(self, asset: VideoAsset) -> list[TranscriptSegment]:
+        subtitles = find_subtitles(asset)
+        if subtitles:
+            log.info("%s: using %d subtitle cues instead of speech recognition", asset.path.name, len(subtitles))
+            return subtitles
+        if not asset.has_audio:
+            log.info("%s: no audio stream; no transcript", asset.path.name)
+            return []
+        if not self.profile.transcribe:
+            log.info("%s: speech recognition is off in profile %r", asset.path.name, self.profile.name)
+            return []
+        return list(self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress))
+
+
+def find_subtitles(asset: VideoAsset) -> list[TranscriptSegment]:
+    """Subtitles that come with a video: a sidecar ``NAME.srt``/``NAME.*.vtt`` file, else an embedded
+    text stream. Empty when there are none."""
+    for sidecar in sorted(asset.path.parent.glob(f"{_glob_escape(asset.path.stem)}*")):
+        if sidecar.suffix.lower() in SIDECAR_SUFFIXES and sidecar.is_file():
+            return read_subtitles(sidecar, video_id=asset.video_id, strict=False)
+    return read_embedded_subtitles(asset.path, video_id=asset.video_id)
+
+
+def split_spans(spans: Iterable[TimeSpan], max_s: float) -> list[TimeSpan]:
+    """Split every span longer than ``max_s`` into equal parts no longer than ``max_s``."""
+    out = []
+    for span in spans:
+        parts = max(1, int(np.ceil(span.duration_s / max_s - 1e-9)))
+        step = span.duration_s / parts
+        out += [TimeSpan(span.start_s + k * step, span.end_s if k == parts - 1 else span.start_s + (k + 1) * step)
+                for k in range(parts)]  # fmt: skip
+    return out
+
+
+def spoken_in(transcript: Sequence[TranscriptSegment], span: TimeSpan) -> str:
+    """The words said inside ``span``: by word times when known, else whole segments by their midpoint."""
+    words = []
+    for seg in transcript:
+        if seg.span.end_s < span.start_s or seg.span.start_s >= span.end_s:
+            continue
+        if seg.words:
+            words += [w.text.strip() for w in seg.words if span.contains(w.span.mid_s)]
+        elif span.contains(seg.span.mid_s):
+            words.append(seg.text.strip())
+    return " ".join(w for w in words if w)
+
+
+def top_tags(rows: Iterable[Sequence[str]], limit: int) -> tuple[str, ...]:
+    """The ``limit`` tags seen most across frames, weighting each frame's first tag most."""
+    counts: Counter[str] = Counter()
+    for row in rows:
+        for rank, tag in enumerate(row):
+            counts[tag] += len(row) - rank
+    return tuple(tag for tag, _ in counts.most_common(limit))
+
+
+def _nearest(keyframes: Sequence[Keyframe], t: float) -> Keyframe:
+    return min(keyframes, key=lambda k: abs(k.time_s - t))
+
+
+def _mean_unit(vectors: Sequence[np.ndarray]) -> np.ndarray:
+    mean = np.mean(vectors, axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
+
+def _jpeg(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    image = Image.fromarray(pixels)
+    image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+    buf = io.BytesIO()
+    image.save(buf, format="JPEG", quality=80)
+    return buf.getvalue()
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
