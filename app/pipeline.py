@@ -24,8 +24,10 @@ Nothing is written here: :class:`BuiltVideo` goes to the index in one transactio
 
 from __future__ import annotations
 
+import bisect
 import io
 import logging
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -60,13 +62,35 @@ SIDECAR_SUFFIXES = (".srt", ".vtt")
 
 @dataclass(frozen=True)
 class Keyframe:
-    """A frame that went through the frame encoder (and OCR)."""
+    """A frame that went through the frame encoder (and OCR); kept small, as hours of video make many."""
 
     time_s: float
-    embedding: np.ndarray  # (D,) float32, unit length
+    embedding: np.ndarray | None  # (D,) float32, unit length; kept only when text can search frames
     tags: tuple[str, ...]
     ocr_lines: tuple[str, ...]
-    jpeg: bytes  # thumbnail
+    thumb: int  # index of its JPEG in the ThumbnailSpool
+
+
+class ThumbnailSpool:
+    """Keyframe JPEGs spooled to a temporary file, so memory does not grow with the video's length."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close(); lives across methods)
+        self._spans: list[tuple[int, int]] = []  # (offset, length)
+
+    def add(self, jpeg: bytes) -> int:
+        offset = self._file.seek(0, io.SEEK_END)
+        self._file.write(jpeg)
+        self._spans.append((offset, len(jpeg)))
+        return len(self._spans) - 1
+
+    def read(self, index: int) -> bytes:
+        offset, length = self._spans[index]
+        self._file.seek(offset)
+        return self._file.read(length)
+
+    def close(self) -> None:
+        self._file.close()
 
 
 @dataclass(frozen=True)
@@ -122,18 +146,26 @@ class Indexer:
     # -- the pipeline ------------------------------------------------------------------------------
     def build(self, asset: VideoAsset) -> BuiltVideo:
         seconds: dict[str, float] = {}
-        start = time.perf_counter()
-        scenes, keyframes = self._visual_pass(asset, seconds)
-        seconds["visual_total"] = time.perf_counter() - start
+        spool = ThumbnailSpool()
+        try:
+            start = time.perf_counter()
+            scenes, keyframes = self._visual_pass(asset, seconds, spool)
+            seconds["visual_total"] = time.perf_counter() - start
 
-        start = time.perf_counter()
-        transcript = self._transcript(asset)
-        seconds["speech"] = time.perf_counter() - start
+            start = time.perf_counter()
+            transcript = self._transcript(asset)
+            seconds["speech"] = time.perf_counter() - start
+            spans = split_spans((s.span for s in scenes), self.profile.events.max_event_s)
+            times = [k.time_s for k in keyframes]  # sorted: frames are decoded in presentation order
+            groups = [_within(keyframes, times, span) for span in spans]
+            thumbnails = {i: spool.read(_nearest(group, span.mid_s).thumb)
+                          for i, (span, group) in enumerate(zip(spans, groups, strict=True))}  # fmt: skip
+        finally:
+            spool.close()
 
         cfg = self.profile.events
-        events, thumbnails = [], {}
-        for i, span in enumerate(split_spans((s.span for s in scenes), cfg.max_event_s)):
-            inside = [k for k in keyframes if span.contains(k.time_s)] or [_nearest(keyframes, span.mid_s)]
+        events = []
+        for i, (span, inside) in enumerate(zip(spans, groups, strict=True)):
             events.append(
                 Event(
                     video_id=asset.video_id,
@@ -145,14 +177,11 @@ class Indexer:
                     tags=top_tags((k.tags for k in inside), cfg.max_tags),
                 )
             )
-            thumbnails[i] = _nearest(inside, span.mid_s).jpeg
 
         start = time.perf_counter()
         vectors = {"text": self.text_embedder.embed([e.text for e in events])}
         if self.frame_encoder.text_aligned:
-            vectors["frames"] = np.stack([_mean_unit([k.embedding for k in keyframes if e.span.contains(k.time_s)]
-                                                     or [_nearest(keyframes, e.span.mid_s).embedding])
-                                          for e in events])  # fmt: skip
+            vectors["frames"] = np.stack([_mean_unit([k.embedding for k in group]) for group in groups])
         seconds["text_embed"] = time.perf_counter() - start
         settings = {"profile": self.profile.to_dict(), "keyframes": len(keyframes)}
         log.info("%s: %d events from %d keyframes, %d transcript segments",
@@ -160,7 +189,9 @@ class Indexer:
         return BuiltVideo(VideoRecord.from_asset(asset, settings), events, vectors, transcript, thumbnails,
                           seconds, len(keyframes))  # fmt: skip
 
-    def _visual_pass(self, asset: VideoAsset, seconds: dict[str, float]) -> tuple[list[Scene], list[Keyframe]]:
+    def _visual_pass(
+        self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool
+    ) -> tuple[list[Scene], list[Keyframe]]:
         cfg = self.profile.frames
         segmenter = Segmenter(SegmentConfig(fps=cfg.analysis_fps, min_scene_s=self.profile.events.min_scene_s,
                                             max_scene_s=max(self.profile.events.max_event_s * 4, 60.0)))  # fmt: skip
@@ -181,12 +212,14 @@ class Indexer:
             now = time.perf_counter()
             clock["decode"] += now - tick
             if chosen:
-                keyframes.extend(self._encode(batch, chosen, clock))
+                keyframes.extend(self._encode(batch, chosen, clock, spool))
             tick = time.perf_counter()
         seconds.update(clock)  # keyframes is never empty: the first decoded frame is always encoded
         return segmenter.scenes(asset.duration_s), keyframes
 
-    def _encode(self, batch: FrameBatch, chosen: list[int], clock: dict[str, float]) -> list[Keyframe]:
+    def _encode(
+        self, batch: FrameBatch, chosen: list[int], clock: dict[str, float], spool: ThumbnailSpool
+    ) -> list[Keyframe]:
         sub = FrameBatch(batch.video_id, batch.timestamps_s[chosen], batch.pixels[chosen])
         start = time.perf_counter()
         feats = self.frame_encoder.encode(sub)
@@ -196,8 +229,9 @@ class Indexer:
                  for px in sub.pixels]  # fmt: skip
         clock["ocr"] += time.perf_counter() - start
         tags = feats.tags or tuple(() for _ in range(len(sub)))
+        keep = self.frame_encoder.text_aligned  # only then do frame embeddings reach the index
         rows = zip(sub.timestamps_s, feats.embeddings, tags, lines, sub.pixels, strict=True)
-        return [Keyframe(float(t), emb, tg, ln, _jpeg(px)) for t, emb, tg, ln, px in rows]
+        return [Keyframe(float(t), emb if keep else None, tg, ln, spool.add(_jpeg(px))) for t, emb, tg, ln, px in rows]
 
     def _transcript(self, asset: VideoAsset) -> list[TranscriptSegment]:
         subtitles = find_subtitles(asset)
@@ -253,6 +287,12 @@ def top_tags(rows: Iterable[Sequence[str]], limit: int) -> tuple[str, ...]:
         for rank, tag in enumerate(row):
             counts[tag] += len(row) - rank
     return tuple(tag for tag, _ in counts.most_common(limit))
+
+
+def _within(keyframes: Sequence[Keyframe], times: Sequence[float], span: TimeSpan) -> list[Keyframe]:
+    """Keyframes inside ``span`` (``times``: their sorted times); the nearest one when none is."""
+    inside = keyframes[bisect.bisect_left(times, span.start_s) : bisect.bisect_left(times, span.end_s)]
+    return list(inside) or [_nearest(keyframes, span.mid_s)]
 
 
 def _nearest(keyframes: Sequence[Keyframe], t: float) -> Keyframe:

@@ -54,7 +54,7 @@ def sample_frames(
         size: display ``(width, height)`` to resize to on decode; ``None`` keeps the original size.
             ``VideoAsset.fit(max_side)`` gives an aspect-preserving size.
         batch_size: frames per yielded batch (memory is about ``batch_size * W * H * 3`` bytes).
-        backend: ``"decord"`` or ``"pyav"``; ``None`` picks decord where installed.
+        backend: ``"pyav"`` or ``"decord"``; ``None`` takes the first available in ``DEFAULT_ORDER`` (PyAV).
         show_progress: show a tqdm bar counting media seconds.
     """
     if batch_size < 1:

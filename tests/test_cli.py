@@ -18,8 +18,9 @@ def test_console_script_doctor_runs():
     exe = str(beside) if beside.exists() else shutil.which("longvid")
     assert exe, "the longvid console script is not installed"
     out = subprocess.run([exe, "doctor"], capture_output=True, text=True, check=True, timeout=120).stdout
-    for key in ("torch", "GPU", "attention", "faiss", "frame decoders", "ffmpeg binary"):
+    for key in ("torch", "GPU", "attention", "faiss", "frame decoders", "ffmpeg binary", "profile auto", "-> embedded"):
         assert key in out
+    assert "MISSING" not in out  # every embedded model resolves from an installed package
     assert "sdpa" in out or "flash_attention_2" in out
 
 
@@ -27,6 +28,7 @@ def test_doctor_json(capsys):
     assert main(["doctor", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert "pyav" in report["decoders"]
+    assert Path(report["models"]["text all-MiniLM-L6-v2"]).exists()
     assert Path(report["ffmpeg"]["binary"]).exists()
 
 

@@ -94,12 +94,14 @@ def truncated_faststart(shots_video, tmp_path):
     return cut
 
 
-@pytest.mark.parametrize("backend", ["pyav", None])
-def test_truncated_faststart_mp4_fails_loudly_after_good_frames(truncated_faststart, backend):
+@pytest.mark.parametrize("order", [("pyav", "decord"), ("decord", "pyav")])
+def test_truncated_faststart_mp4_fails_loudly_after_good_frames(truncated_faststart, order, monkeypatch):
     """With the index up front the file opens; decoding must not pass a half file off as whole.
 
-    decord refuses to index such a file; by default longvid then decodes it with PyAV.
+    With decord first, decord may refuse to index such a file: the next backend (PyAV) then decodes it.
     """
+    monkeypatch.setattr("longvid.ingest.backends.DEFAULT_ORDER", order)
+    backend = None
     asset = open_video(truncated_faststart)
     assert asset.duration_s == pytest.approx(33.0, abs=0.05)  # declared, not real
     seen = []

@@ -1,4 +1,9 @@
-"""Registry of frame-decoding backends: decord where installed (fast seeks), PyAV everywhere.
+"""Registry of frame-decoding backends: PyAV (the default, reads anything FFmpeg reads) and decord.
+
+PyAV comes first: in the ingest benchmark it decodes 1-fps samples faster than decord, and decord's
+memory grows by gigabytes per hour of video when it runs beside PyTorch (seen while indexing a
+one-hour file: 2.8 GB after 5 minutes of video, against 1.4 GB with PyAV). decord stays available by
+name. A backend that cannot read a file raises ``BackendOpenError`` up front and the next one is tried.
 
 >>> from longvid.ingest.backends import available_backends, get_backend
 >>> "pyav" in available_backends()
@@ -18,7 +23,7 @@ from .pyav_backend import PyAVBackend
 log = logging.getLogger(__name__)
 
 BACKENDS: dict[str, type[FrameBackend]] = {cls.name: cls for cls in (DecordBackend, PyAVBackend)}
-DEFAULT_ORDER = ("decord", "pyav")
+DEFAULT_ORDER = ("pyav", "decord")
 
 
 def available_backends() -> list[str]:
@@ -31,7 +36,7 @@ def get_backend(name: str | None = None) -> FrameBackend:
     if name is None:
         name = available_backends()[0]
         if name != DEFAULT_ORDER[0]:
-            log.info("decord is not installed; decoding with %s", name)
+            log.info("%s is not installed; decoding with %s", DEFAULT_ORDER[0], name)
     if name not in BACKENDS:
         raise ValueError(f"unknown frame backend {name!r}; choose one of {sorted(BACKENDS)}")
     cls = BACKENDS[name]
