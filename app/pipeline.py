@@ -31,7 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,6 +57,7 @@ from .profiles import Profile
 log = logging.getLogger(__name__)
 
 THUMB_SIDE = 320  # longer side of stored thumbnails (px)
+STILL_LEVELS = 1.5  # mean grey difference (0-255) below which a frame repeats the last one analysed
 SIDECAR_SUFFIXES = (".srt", ".vtt")
 
 
@@ -196,28 +197,51 @@ class Indexer:
         segmenter = Segmenter(SegmentConfig(fps=cfg.analysis_fps, min_scene_s=self.profile.events.min_scene_s,
                                             max_scene_s=max(self.profile.events.max_event_s * 4, 60.0)))  # fmt: skip
         keyframes: list[Keyframe] = []
-        last_hist, last_t = None, -np.inf
+        last_hist, last_t, last_look = None, -np.inf, None
         clock = {"decode": 0.0, "encode": 0.0, "ocr": 0.0}
         tick = time.perf_counter()
         for batch in sample_frames(asset, fps=cfg.analysis_fps, size=asset.fit(cfg.analysis_side),
                                    batch_size=cfg.batch_size, show_progress=self.show_progress):  # fmt: skip
             hists = color_histograms(batch)
             segmenter.push(hists)
-            chosen = []
+            chosen, repeats = [], set()  # frames to look at; those identical to the last one looked at
             for i, (t, hist) in enumerate(zip(batch.timestamps_s.tolist(), hists.embeddings, strict=True)):
                 novel = last_hist is None or 0.5 * float(np.abs(hist - last_hist).sum()) >= cfg.novelty
                 if novel or t - last_t >= cfg.max_gap_s:
+                    look = _look(batch.pixels[i])
+                    if not novel and float(np.abs(look - last_look).mean()) < STILL_LEVELS:
+                        repeats.add(i)  # a still picture: reuse what the models said about it
+                    else:
+                        last_look = look
                     chosen.append(i)
                     last_hist, last_t = hist, t
-            now = time.perf_counter()
-            clock["decode"] += now - tick
+            clock["decode"] += time.perf_counter() - tick
             if chosen:
-                keyframes.extend(self._encode(batch, chosen, clock, spool))
+                keyframes.extend(self._encode(batch, chosen, repeats, keyframes[-1:], clock, spool))
             tick = time.perf_counter()
         seconds.update(clock)  # keyframes is never empty: the first decoded frame is always encoded
         return segmenter.scenes(asset.duration_s), keyframes
 
     def _encode(
+        self,
+        batch: FrameBatch,
+        chosen: list[int],
+        repeats: set[int],
+        previous: list[Keyframe],
+        clock: dict[str, float],
+        spool: ThumbnailSpool,
+    ) -> list[Keyframe]:
+        """Keyframes for ``chosen`` frames; ``repeats`` copy the keyframe before them (``previous`` holds
+        the last one of earlier batches), the others go through the encoder and OCR."""
+        fresh = [i for i in chosen if i not in repeats]
+        analysed = dict(zip(fresh, self._analyse(batch, fresh, clock, spool), strict=True)) if fresh else {}
+        out = list(previous)
+        for i in chosen:
+            t = float(batch.timestamps_s[i])
+            out.append(replace(out[-1], time_s=t) if i in repeats else replace(analysed[i], time_s=t))
+        return out[len(previous) :]
+
+    def _analyse(
         self, batch: FrameBatch, chosen: list[int], clock: dict[str, float], spool: ThumbnailSpool
     ) -> list[Keyframe]:
         sub = FrameBatch(batch.video_id, batch.timestamps_s[chosen], batch.pixels[chosen])
@@ -287,6 +311,11 @@ def top_tags(rows: Iterable[Sequence[str]], limit: int) -> tuple[str, ...]:
         for rank, tag in enumerate(row):
             counts[tag] += len(row) - rank
     return tuple(tag for tag, _ in counts.most_common(limit))
+
+
+def _look(pixels: np.ndarray) -> np.ndarray:
+    """A coarse grey signature (1/8 size) to tell a still picture from a changed one."""
+    return pixels[::8, ::8].mean(axis=-1, dtype=np.float32)
 
 
 def _within(keyframes: Sequence[Keyframe], times: Sequence[float], span: TimeSpan) -> list[Keyframe]:
