@@ -104,7 +104,8 @@ class BuiltVideo:
     transcript: list[TranscriptSegment]
     thumbnails: dict[int, bytes]  # event index -> JPEG
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
-    keyframes: int = 0  # frames that went through the encoder
+    keyframes: int = 0  # frames looked at (novel, or max_gap_s after the last)
+    analysed: int = 0  # of those, frames that went through the encoder and OCR (the others were stills)
 
 
 class Indexer:
@@ -184,11 +185,12 @@ class Indexer:
         if self.frame_encoder.text_aligned:
             vectors["frames"] = np.stack([_mean_unit([k.embedding for k in group]) for group in groups])
         seconds["text_embed"] = time.perf_counter() - start
-        settings = {"profile": self.profile.to_dict(), "keyframes": len(keyframes)}
-        log.info("%s: %d events from %d keyframes, %d transcript segments",
-                 asset.path.name, len(events), len(keyframes), len(transcript))  # fmt: skip
+        analysed = len({k.thumb for k in keyframes})  # a still repeats its predecessor's thumbnail
+        settings = {"profile": self.profile.to_dict(), "keyframes": len(keyframes), "analysed": analysed}
+        log.info("%s: %d events from %d keyframes (%d analysed), %d transcript segments",
+                 asset.path.name, len(events), len(keyframes), analysed, len(transcript))  # fmt: skip
         return BuiltVideo(VideoRecord.from_asset(asset, settings), events, vectors, transcript, thumbnails,
-                          seconds, len(keyframes))  # fmt: skip
+                          seconds, len(keyframes), analysed)  # fmt: skip
 
     def _visual_pass(
         self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool
