@@ -94,3 +94,16 @@ def test_profiles_reject_unknown_keys_and_bad_names(tmp_path):
     custom.write_text('device = "cpu"\n[ocr]\nenabled = false\n')
     assert load_profile(custom).ocr.enabled is False
     assert load_profile("gpu").speech.model == "large-v3-turbo"
+
+
+@pytest.mark.gpu
+@pytest.mark.slow
+def test_gpu_profile_end_to_end(tmp_path):
+    """The gpu profile's real models from the hub (SigLIP, Whisper large-v3-turbo, BGE): text searches frames."""
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
+    with Library(tmp_path / "lib", profile="gpu") as lib:
+        lib.add(DEMO)
+        hit = lib.search("a photo of a cat", k=1)[0]
+        assert abs(hit.start_s - 12.0) <= 2.0 and "frames" in hit.channels

@@ -37,8 +37,10 @@ with Library(sys.argv[2], profile=profile) as lib:
     result = lib.add(sys.argv[1])
     done = time.perf_counter()
 hwm = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
+built = result.built
 print(json.dumps({"wall_s": done - loaded, "load_s": loaded - start, "events": result.events,
-                  "keyframes": result.built.keyframes, "stages": result.built.seconds, "peak_rss_mb": hwm / 1024}))
+                  "keyframes": built.keyframes, "analysed": built.analysed, "stages": built.seconds,
+                  "peak_rss_mb": hwm / 1024}))
 """
 
 
@@ -65,13 +67,14 @@ def main() -> None:
         video = Path(tmp) / "long.mp4"
         duration = make_long_video(video, args.minutes)
         print(f"\n### Indexing {duration / 60:.0f} min of assets/demo.mp4 looped (480x270, 10 fps, narrated)")
-        print("| ASR | wall s | video s / wall s | events | keyframes | decode+cuts s | encoder s | OCR s "
+        print("| ASR | wall s | video s / wall s | events | keyframes (analysed) | decode+cuts s | encoder s | OCR s "
               "| speech s | text embed s | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
         for asr in ["on", "off"] if args.asr == "both" else [args.asr]:
             r = index_once(video, asr)
             s = r["stages"]
             stages = " | ".join(f"{s[k]:.0f}" for k in ("decode", "encode", "ocr", "speech"))
-            print(f"| {asr} | {r['wall_s']:.0f} | {duration / r['wall_s']:.1f}x | {r['events']} | {r['keyframes']} "
+            frames = f"{r['keyframes']} ({r['analysed']})"
+            print(f"| {asr} | {r['wall_s']:.0f} | {duration / r['wall_s']:.1f}x | {r['events']} | {frames} "
                   f"| {stages} | {s['text_embed']:.1f} | {r['peak_rss_mb']:.0f} |")  # fmt: skip
             sys.stdout.flush()
         print(
