@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from longvid.index import EventIndex
 from longvid.index.records import ChannelMatch, Event, Hit, VideoRecord
 from longvid.ingest import MediaLimits, TimeSpan, open_video
+from longvid.ingest.atomic import atomic_write_bytes
 
 from .pipeline import BuiltVideo, Indexer
 from .profiles import Profile, ProfileError, load_profile, profile_from_dict
@@ -94,7 +93,7 @@ class Library:
     def _record_profile(self) -> None:
         stored = self.root / PROFILE_FILE
         if not stored.exists():
-            _atomic_write(stored, json.dumps(self.profile.to_dict(), indent=2).encode())
+            atomic_write_bytes(stored, json.dumps(self.profile.to_dict(), indent=2).encode())
 
     def __enter__(self) -> Library:
         return self
@@ -155,24 +154,9 @@ class Library:
 
     def _write_thumbnails(self, video_id: str, thumbnails: dict[int, bytes]) -> None:
         for index, data in thumbnails.items():
-            _atomic_write(self.thumbnail_path(video_id, index), data)
+            atomic_write_bytes(self.thumbnail_path(video_id, index), data)
 
 
 def _models(profile: Profile) -> tuple[str, str]:
     """What must not change within one library: the embedding models."""
     return profile.frames.encoder, profile.text.model
-
-
-def _atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, fsync, then rename it over ``target``."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

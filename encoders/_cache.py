@@ -27,7 +27,6 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib.metadata
 import importlib.resources
@@ -35,11 +34,11 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from longvid.ingest.atomic import atomic_path, atomic_write_bytes, fsync_dir
 from longvid.ingest.errors import LongvidError
 
 log = logging.getLogger(__name__)
@@ -136,8 +135,8 @@ def join_parts(parts: Sequence[Part], extras: Sequence[Part], dest_dir: Path, na
             raise ModelCacheError(f"{dest_dir / name}: joined {written} bytes, expected {total} (sum of parts)")
         for src in extra_sources:
             _write_atomic(dest_dir / src.name, [src])
-        _write_atomic_bytes(dest_dir / MARKER, json.dumps({**expected, "sha256": digest}, indent=2).encode())
-        _fsync_dir(dest_dir)
+        atomic_write_bytes(dest_dir / MARKER, json.dumps({**expected, "sha256": digest}, indent=2).encode())
+        fsync_dir(dest_dir)
     except OSError as err:
         raise ModelCacheError(
             f"{dest_dir}: cannot write the model cache ({err}); set LONGVID_CACHE to a writable directory"
@@ -194,52 +193,15 @@ def _is_complete(dest_dir: Path, expected: dict, verify: bool) -> bool:
 
 
 def _write_atomic(target: Path, sources: Sequence[Path]) -> str:
-    """Concatenate ``sources`` into ``target`` through a fsynced temp file; return the sha256 (hex)."""
+    """Concatenate ``sources`` into ``target`` atomically; return the sha256 (hex) of what was written."""
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for src in sources:
-                with src.open("rb") as f:
-                    while block := f.read(_COPY_BLOCK):
-                        digest.update(block)
-                        out.write(block)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(target) as tmp, tmp.open("wb") as out:
+        for src in sources:
+            with src.open("rb") as f:
+                while block := f.read(_COPY_BLOCK):
+                    digest.update(block)
+                    out.write(block)
     return digest.hexdigest()
-
-
-def _write_atomic_bytes(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make the renames durable (POSIX); a no-op where directories cannot be opened (Windows)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _sha256(path: Path) -> str:

@@ -47,9 +47,7 @@ import fcntl
 import json
 import logging
 import math
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +55,8 @@ from typing import Literal, Protocol
 
 import faiss
 import numpy as np
+
+from longvid.ingest.atomic import atomic_path, atomic_write_bytes, fsync_dir
 
 from .errors import DimensionMismatchError, MemoryBudgetError
 
@@ -306,14 +306,8 @@ class ChannelIndex:
         atomically; returns the sidecar. Call with the store's file lock held."""
         generation = self.generation
         path = directory / f"{self.channel}.faiss"
-        tmp = directory / f".{self.channel}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
-        try:
+        with atomic_path(path) as tmp:
             faiss.write_index(self.index, str(tmp))
-            with open(tmp, "rb") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         sidecar = {
             "channel": self.channel,
             "generation": generation,
@@ -326,8 +320,8 @@ class ChannelIndex:
             "trained_n": self.trained_n,
             "file": _fingerprint(path),
         }
-        _write_json_atomic(directory / f"{self.channel}.json", sidecar)
-        _fsync_dir(directory)
+        atomic_write_bytes(directory / f"{self.channel}.json", json.dumps(sidecar, indent=1).encode())
+        fsync_dir(directory)
         log.debug("saved %s (%s, %d vectors, generation %d)", path, self.layout.factory, self.ntotal, generation)
         return sidecar
 
@@ -361,26 +355,6 @@ class ChannelIndex:
 def _fingerprint(path: Path) -> list[int]:
     st = path.stat()
     return [st.st_size, st.st_mtime_ns, st.st_ino]
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True, eq=False)

@@ -443,7 +443,7 @@ WRITER = textwrap.dedent(
 
     root, crash = sys.argv[1], sys.argv[2]
     if crash == "between-faiss-and-sidecar":  # the new .faiss is in place, its sidecar not yet
-        vectors._write_json_atomic = lambda path, data: os._exit(9)
+        vectors.atomic_write_bytes = lambda path, data: os._exit(9)
     index = EventIndex(root)
     for v in range(10_000):
         if crash == "after-commit" and v == 3:  # the catalog has committed, FAISS never hears of it
