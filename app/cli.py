@@ -5,6 +5,7 @@
     longvid scenes FILE [--json]   scene cuts with start/end times
     longvid index FILES...         index videos into a library (skips what is already there)
     longvid search "QUERY"         find the moments that match, across the library
+    longvid ask "QUESTION"         answer a question, citing the moments (start-end seconds) it rests on
 
 Bad input exits with status 1 and one line on stderr naming the file and the problem; usage errors
 exit with status 2.
@@ -141,6 +142,22 @@ def _cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_ask(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    with Library(_library_path(args), profile=args.profile) as lib:
+        answer = lib.ask(args.question, video=args.video)
+    if args.json:
+        cites = [{"video_id": c.video_id, "path": c.path, "start_s": c.start_s, "end_s": c.end_s, "quote": c.quote}
+                 for c in answer.citations]  # fmt: skip
+        print(json.dumps({"answer": answer.text, "backend": answer.backend, "citations": cites}, indent=2))
+        return 0
+    print(answer.text)
+    for i, c in enumerate(answer.citations, start=1):
+        print(f"  [{i}] {Path(c.path).name} {_timecode(c.start_s)}-{_timecode(c.end_s)}  (video {c.video_id})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="longvid", description="Index long videos and answer questions about them, citing the moments."
@@ -202,6 +219,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="default: the profile the library was built with")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("ask", help="answer a question about the library, citing the moments")
+    p.add_argument("question", help="the question, in words")
+    p.add_argument("--video", help="only this video id")
+    p.add_argument("--library", help=library_help)
+    p.add_argument("--profile", help="default: the profile the library was built with")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=_cmd_ask)
     return parser
 
 

@@ -23,6 +23,7 @@ from longvid.index import EventIndex
 from longvid.index.records import ChannelMatch, Event, Hit, VideoRecord
 from longvid.ingest import MediaLimits, TimeSpan, open_video
 from longvid.ingest.atomic import atomic_write_bytes
+from longvid.llm import Answer, AnswerBackend, Evidence, create_backend
 
 from .pipeline import BuiltVideo, Indexer
 from .profiles import Profile, ProfileError, load_profile, profile_from_dict
@@ -75,6 +76,7 @@ class Library:
         self.limits = limits or MediaLimits()
         self.index = EventIndex(self.root)
         self.indexer = Indexer(self.profile, show_progress=show_progress)
+        self._answerer: AnswerBackend | None = None
 
     def _settle_profile(self, requested: str | Path | Profile | None) -> Profile:
         """The library keeps the profile it was built with; search must embed queries the same way."""
@@ -133,6 +135,25 @@ class Library:
             vectors["frames"] = self.indexer.frame_encoder.embed_text([query])[0]
         hits = self.index.search(query, vectors, k=k, video_id=video, time_range=time_range)
         return [self._to_search_hit(hit) for hit in hits]
+
+    def ask(self, question: str, video: str | None = None) -> Answer:
+        """Answer ``question`` about the library (or one ``video`` id), citing the moments it rests on.
+
+        Retrieval picks ``profile.answer.moments`` moments; the profile's answer backend reads them.
+        """
+        hits = self.search(question, k=self.profile.answer.moments, video=video)
+        evidence = [
+            Evidence(h.video_id, h.path, TimeSpan(h.start_s, h.end_s), h.event.transcript, h.event.ocr_text,
+                     h.event.tags, h.score)
+            for h in hits
+        ]  # fmt: skip
+        return self.answerer.answer(question, evidence)
+
+    @property
+    def answerer(self) -> AnswerBackend:
+        if self._answerer is None:
+            self._answerer = create_backend(self.profile.answer.backend)
+        return self._answerer
 
     def thumbnail_path(self, video_id: str, event_index: int) -> Path:
         return self.root / "thumbs" / video_id / f"{event_index:05d}.jpg"

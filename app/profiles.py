@@ -65,6 +65,12 @@ class TextConfig:
 
 
 @dataclass(frozen=True)
+class AnswerConfig:
+    backend: str = "extractive"  # "extractive" (quotes the retrieved moments; no generative model)
+    moments: int = 5  # moments retrieved for a question
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str  # profile name ("embedded", "gpu", or a file stem)
     description: str = ""
@@ -75,6 +81,7 @@ class Profile:
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     text: TextConfig = field(default_factory=TextConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from longvid.ingest.types import TimeSpan
+from longvid.ingest.words import STOPWORDS
 
 from .catalog import KEYWORD_CHANNEL, Catalog
 from .records import ChannelMatch, Hit
@@ -64,18 +65,6 @@ def query_terms(text: str, max_terms: int = 32) -> list[str]:
         if len(seen) == max_terms:
             break
     return list(seen)
-
-
-# Function words that match nearly every event: OR-ing them in would rank events by noise.
-STOPWORDS = frozenset(
-    {
-        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "did", "do", "does", "for", "from", "had",
-        "has", "have", "he", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "not", "of", "on", "or",
-        "our", "she", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this",
-        "those", "to", "us", "was", "we", "were", "what", "when", "where", "which", "who", "whom", "why", "will",
-        "with", "would", "you", "your",
-    }
-)  # fmt: skip
 
 
 def fts_query(text: str, max_terms: int = 32) -> str | None:

@@ -16,6 +16,7 @@ from longvid.ingest.synth import Shot, SynthTruth, make_shot_video, write_number
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
+DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
 CFR_FPS = 25
 CFR_FRAMES = 100
 
@@ -77,3 +78,13 @@ def audio_only(media_dir) -> Path:
     path = media_dir / "tone.m4a"
     run_ffmpeg("-f lavfi -i sine=frequency=440:sample_rate=44100 -t 3 -c:a aac {out}", out=path)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_library(tmp_path_factory):
+    """assets/demo.mp4 indexed with the embedded profile (real models), shared by the tests that search it."""
+    from longvid.app import Library
+
+    with Library(tmp_path_factory.mktemp("library"), profile="embedded") as lib:
+        assert lib.add(DEMO).status == "indexed"
+        yield lib

@@ -10,7 +10,7 @@ import pytest
 
 from longvid.app.cli import main
 
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
+from .conftest import DEMO
 
 
 def test_console_script_doctor_runs():

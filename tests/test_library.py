@@ -11,16 +11,7 @@ from longvid.app import Library
 from longvid.app.cli import main
 from longvid.app.profiles import ProfileError, load_profile
 
-DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
-
-
-@pytest.fixture(scope="module")
-def library(tmp_path_factory):
-    root = tmp_path_factory.mktemp("library")
-    with Library(root, profile="embedded") as lib:
-        result = lib.add(DEMO)
-        assert result.status == "indexed"
-        yield lib
+from .conftest import DEMO
 
 
 @pytest.mark.parametrize(
@@ -33,8 +24,8 @@ def library(tmp_path_factory):
         ("espresso", 48.0, "keyword"),  # shown, in a silent stretch
     ],
 )
-def test_search_finds_the_moment(library, query, start_s, channel):
-    hits = library.search(query, k=3)
+def test_search_finds_the_moment(demo_library, query, start_s, channel):
+    hits = demo_library.search(query, k=3)
     assert hits, query
     best = hits[0]
     assert abs(best.start_s - start_s) <= 2.0, (query, [(h.start_s, h.snippet) for h in hits])
@@ -43,9 +34,9 @@ def test_search_finds_the_moment(library, query, start_s, channel):
     assert best.path == str(DEMO)
 
 
-def test_events_carry_what_was_said_shown_and_written(library):
-    (video,) = library.videos()
-    events = library.index.events(video.video_id)
+def test_events_carry_what_was_said_shown_and_written(demo_library):
+    (video,) = demo_library.videos()
+    events = demo_library.index.events(video.video_id)
     assert [round(e.span.start_s) for e in events] == [0, 12, 24, 36, 48]
     assert "bridge" in events[3].transcript.lower()
     assert "LIGHTHOUSE PROJECT" in events[2].ocr_text
@@ -54,16 +45,16 @@ def test_events_carry_what_was_said_shown_and_written(library):
     assert video.settings["profile"]["name"] == "embedded"  # results echo what built them
 
 
-def test_adding_again_is_a_no_op_keyed_by_content(library, tmp_path):
+def test_adding_again_is_a_no_op_keyed_by_content(demo_library, tmp_path):
     copy = tmp_path / "same bytes, new name.mp4"
     shutil.copy(DEMO, copy)
-    result = library.add(copy)
+    result = demo_library.add(copy)
     assert (result.status, result.events) == ("skipped", 5)
-    assert len(library.videos()) == 1
+    assert len(demo_library.videos()) == 1
 
 
-def test_library_remembers_its_profile(library):
-    root = library.root
+def test_library_remembers_its_profile(demo_library):
+    root = demo_library.root
     with Library(root) as reopened:  # no profile given: the one it was built with
         assert reopened.profile.name == "embedded"
         assert reopened.search("bridge budget", k=1)[0].start_s == pytest.approx(36.0, abs=2.0)
@@ -72,8 +63,8 @@ def test_library_remembers_its_profile(library):
         Library(root, profile=clip)
 
 
-def test_cli_index_and_search(library, tmp_path, capsys):
-    root = str(library.root)
+def test_cli_index_and_search(demo_library, tmp_path, capsys):
+    root = str(demo_library.root)
     assert main(["index", "--library", root, "--no-progress", str(DEMO)]) == 0
     assert "skipped" in capsys.readouterr().out
     assert main(["search", "--library", root, "--json", "-k", "2", "lighthouse deadline"]) == 0
