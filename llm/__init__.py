@@ -11,6 +11,15 @@ whose citations point only into moments it was shown::
 
 from .answer import Answer, AnswerBackend, Citation, Evidence, parse_citations, timecode
 from .extractive import ExtractiveBackend
+from .videollm import (
+    PlaceholderMismatchError,
+    VideoLLM,
+    VideoLLMConfig,
+    VideoPrompt,
+    choose_attention,
+    load_blocks,
+    save_blocks,
+)
 
 BACKENDS = {"extractive": ExtractiveBackend}
 
@@ -29,7 +38,14 @@ __all__ = [
     "Citation",
     "Evidence",
     "ExtractiveBackend",
+    "PlaceholderMismatchError",
+    "VideoLLM",
+    "VideoLLMConfig",
+    "VideoPrompt",
+    "choose_attention",
     "create_backend",
+    "load_blocks",
     "parse_citations",
+    "save_blocks",
     "timecode",
 ]
