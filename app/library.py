@@ -141,19 +141,50 @@ class Library:
 
         Retrieval picks ``profile.answer.moments`` moments; the profile's answer backend reads them.
         """
-        hits = self.search(question, k=self.profile.answer.moments, video=video)
+        cfg = self.profile.answer
+        hits = self.search(question, k=cfg.moments, video=video)
+        scores = {h.event.event_id: h.score for h in hits}
+        record = self.index.video(video) if video else None
+        if record is not None and record.duration_s <= cfg.whole_video_s:
+            events = self.index.events(video)  # short: the whole video, retrieval only weighs it
+            path = record.path
+        else:
+            events = [h.event for h in hits]
+            path = None
+        paths = {h.video_id: h.path for h in hits}
         evidence = [
-            Evidence(h.video_id, h.path, TimeSpan(h.start_s, h.end_s), h.event.transcript, h.event.ocr_text,
-                     h.event.tags, h.score)
-            for h in hits
+            Evidence(e.video_id, path or paths[e.video_id], e.span, e.transcript, e.ocr_text, e.tags,
+                     scores.get(e.event_id, 0.0))
+            for e in events
         ]  # fmt: skip
         return self.answerer.answer(question, evidence)
 
     @property
     def answerer(self) -> AnswerBackend:
+        """The profile's answer backend, built on first use (assignable, e.g. to inject a model)."""
         if self._answerer is None:
-            self._answerer = create_backend(self.profile.answer.backend)
+            cfg = self.profile.answer
+            if cfg.backend == "videollm":
+                from longvid.llm.video_answer import VideoLLMBackend
+                from longvid.llm.videollm import VideoLLM, VideoLLMConfig
+
+                dtype = "bfloat16" if self.profile.device.startswith("cuda") else "float32"
+                llm_config = VideoLLMConfig(
+                    model=cfg.model,
+                    device=self.profile.device,
+                    dtype=dtype,
+                    token_budget=cfg.token_budget,
+                    tokens_per_frame=cfg.tokens_per_frame,
+                )
+                llm = VideoLLM.from_pretrained(cfg.model, llm_config)
+                self._answerer = VideoLLMBackend(llm, cache_dir=self.root / "tokens", fps=cfg.fps)
+            else:
+                self._answerer = create_backend(cfg.backend)
         return self._answerer
+
+    @answerer.setter
+    def answerer(self, backend: AnswerBackend) -> None:
+        self._answerer = backend
 
     def thumbnail_path(self, video_id: str, event_index: int) -> Path:
         return self.root / "thumbs" / video_id / f"{event_index:05d}.jpg"

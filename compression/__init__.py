@@ -9,6 +9,7 @@ Public API:
 * :func:`compress_clip` ``(frames_tokens (F, N, D), times_s (F,), tokens_per_frame=16) -> TokenBlock`` and
   :func:`compress_video` ``(patch_tokens (T, N, D), times_s (T,), clip_len=4, tokens_per_frame=16)
   -> list[TokenBlock]`` — HiCo clip-level compression with provenance (sizes, frame/patch, seconds).
+* :func:`shrink_block` ``(block, target) -> TokenBlock`` — merge a cached block down to a budget share.
 * :func:`allocate` ``(relevance, frames, budget, floor_per_frame=1, max_per_frame=64) -> list[int]`` —
   video-level token budget across segments.
 * :func:`v2pe_positions`, :func:`choose_delta`, :func:`mrope_positions`, :func:`rope_cos_sin` — V2PE
@@ -27,6 +28,7 @@ Example::
 
 from .budget import allocate
 from .hico import Merged, TokenBlock, compress_clip, compress_video, merge_tokens
+from .shrink import shrink_block
 from .v2pe import DELTAS, choose_delta, mrope_positions, rope_cos_sin, v2pe_positions
 
 __all__ = [
@@ -40,5 +42,6 @@ __all__ = [
     "merge_tokens",
     "mrope_positions",
     "rope_cos_sin",
+    "shrink_block",
     "v2pe_positions",
 ]
