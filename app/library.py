@@ -178,6 +178,10 @@ class Library:
                 )
                 llm = VideoLLM.from_pretrained(cfg.model, llm_config)
                 self._answerer = VideoLLMBackend(llm, cache_dir=self.root / "tokens", fps=cfg.fps)
+            elif cfg.backend == "textllm":
+                from longvid.llm.textllm import TextLLMBackend
+
+                self._answerer = TextLLMBackend(cfg.model, device=self.profile.device)
             else:
                 self._answerer = create_backend(cfg.backend)
         return self._answerer

@@ -66,10 +66,10 @@ class TextConfig:
 
 @dataclass(frozen=True)
 class AnswerConfig:
-    backend: str = "extractive"  # "extractive" (quotes the moments; no generative model) or "videollm"
+    backend: str = "extractive"  # "extractive" (quotes moments, no model), "videollm" or "textllm"
     moments: int = 5  # moments retrieved for a question
     whole_video_s: float = 600.0  # a question about one video this short sees all of it, not only hits
-    model: str = "Qwen/Qwen2.5-VL-7B-Instruct"  # videollm: checkpoint name or path
+    model: str = "Qwen/Qwen2.5-VL-7B-Instruct"  # videollm: checkpoint name or path; textllm: a local LM folder
     token_budget: int = 16384  # videollm: visual tokens in one prompt
     tokens_per_frame: int = 16  # videollm: HiCo tokens per frame in the cache
     fps: float = 1.0  # videollm: frames per second shown inside a moment
