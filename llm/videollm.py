@@ -51,6 +51,8 @@ from longvid.compression.v2pe import choose_delta, mrope_positions
 from longvid.ingest.atomic import atomic_path
 from longvid.ingest.types import TimeSpan
 
+from .token_drop import drop_visual_tokens
+
 log = logging.getLogger(__name__)
 
 # CLIP normalisation used by Qwen2-VL / Qwen2.5-VL image and video processors.
@@ -134,6 +136,8 @@ class VideoLLMConfig:
     vision_batch_frames: int = 32  # frames per vision-tower call (memory bound)
     system_prompt: str = "You are a helpful assistant."  # ChatML system turn
     extra_stop_tokens: tuple[str, ...] = ("<|im_end|>", "<|endoftext|>")  # decoding also stops on these
+    drop_layer: int | None = None  # attention-guided visual token dropping at this decoder layer; None = off
+    drop_keep: float = 0.5  # fraction of visual tokens kept when dropping
 
     def __post_init__(self) -> None:
         if self.dtype not in ("float32", "bfloat16", "float16"):
@@ -143,6 +147,8 @@ class VideoLLMConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.delta is not None and not (0 < self.delta <= 1):
             raise ValueError(f"delta must be in (0, 1], got {self.delta}")
+        if not 0 < self.drop_keep <= 1:
+            raise ValueError(f"drop_keep must be in (0, 1], got {self.drop_keep}")
 
     @property
     def torch_dtype(self) -> torch.dtype:
@@ -433,6 +439,9 @@ class VideoLLM:
         from transformers import DynamicCache
 
         limit = self.config.max_new_tokens if max_new_tokens is None else max_new_tokens
+        if self.config.drop_layer is not None and prompt.n_visual:
+            keep = max(1, round(prompt.n_visual * self.config.drop_keep))
+            prompt = drop_visual_tokens(self.model, prompt, self.config.drop_layer, keep)
         cache = DynamicCache(config=self.model.config.text_config)
         mask = prompt.attention_mask
         out = self.model(
