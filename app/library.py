@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from longvid.encoders.frames import frame_encoder_class
 from longvid.index import EventIndex
 from longvid.index.records import ChannelMatch, Event, Hit, VideoRecord
 from longvid.ingest import MediaLimits, TimeSpan, open_video
@@ -131,7 +132,7 @@ class Library:
         if not query.strip():
             raise ValueError("the query is empty; type what you are looking for")
         vectors = {"text": self.indexer.text_embedder.embed([query])[0]}
-        if self.indexer.frame_encoder.text_aligned:
+        if frame_encoder_class(self.profile.frames.encoder).text_aligned:  # without loading the model
             vectors["frames"] = self.indexer.frame_encoder.embed_text([query])[0]
         hits = self.index.search(query, vectors, k=k, video_id=video, time_range=time_range)
         return [self._to_search_hit(hit) for hit in hits]

@@ -74,11 +74,16 @@ def register_frame_encoder(prefix: str) -> Callable:
     return wrap
 
 
-def create_frame_encoder(spec: str, device: str = "cpu") -> FrameEncoder:
-    """Build the frame encoder named by ``spec`` on ``device`` (see the module docstring for specs)."""
+def frame_encoder_class(spec: str) -> type[FrameEncoder]:
+    """The encoder class ``spec`` names, without building it (e.g. to ask ``text_aligned`` cheaply)."""
     from . import clip, efficientnet  # noqa: F401  (importing registers the encoders)
 
     prefix = spec.split(":", 1)[0]
     if prefix not in _REGISTRY:
         raise ModelUnavailableError(f"unknown frame encoder {spec!r}; known: {sorted(_REGISTRY)}")
-    return _REGISTRY[prefix](spec, device)
+    return _REGISTRY[prefix]
+
+
+def create_frame_encoder(spec: str, device: str = "cpu") -> FrameEncoder:
+    """Build the frame encoder named by ``spec`` on ``device`` (see the module docstring for specs)."""
+    return frame_encoder_class(spec)(spec, device)
