@@ -3,7 +3,7 @@
     longvid doctor                 what this machine offers (GPU, flash-attn, FAISS, decoders, ffmpeg)
     longvid probe FILE [--json]    containers, streams, codecs, duration, rotation of a media file
     longvid scenes FILE [--json]   scene cuts with start/end times
-    longvid index FILES...         index videos into a library (skips what is already there)
+    longvid index PATHS...         index videos and folders into a library (skips what is already there)
     longvid search "QUERY"         find the moments that match, across the library
     longvid ask "QUESTION"         answer a question, citing the moments (start-end seconds) it rests on
 
@@ -104,20 +104,20 @@ def _library_path(args: argparse.Namespace) -> Path:
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    from .jobs import run_index_job, summary_table
     from .library import Library
 
-    failed = 0
     with Library(_library_path(args), profile=args.profile, show_progress=args.progress) as lib:
-        for file in args.files:
-            try:
-                result = lib.add(file)
-            except MediaError as err:
-                print(f"longvid index: error: {err}", file=sys.stderr)
-                failed += 1
-                continue
-            note = f"{result.events} events" + ("" if result.status == "indexed" else " (already indexed)")
-            print(f"{result.status:8s} {result.path.name}  {note}  id {result.video_id}")
-    return 1 if failed else 0
+        results = run_index_job(lib, args.paths, recursive=args.recursive, retries=args.retries,
+                                show_progress=args.progress)  # fmt: skip
+    if not results:
+        print("longvid index: error: no video files found", file=sys.stderr)
+        return 1
+    print(summary_table(results))
+    for r in results:
+        if r.status == "failed":
+            print(f"longvid index: error: {r.reason}", file=sys.stderr)
+    return 1 if any(r.status == "failed" for r in results) else 0
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -204,7 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     library_help = f"library directory (default: $LONGVID_LIBRARY or ./{DEFAULT_LIBRARY})"
     p = sub.add_parser("index", help="index videos into a library; already indexed files are skipped")
-    p.add_argument("files", nargs="+", help="video files")
+    p.add_argument("paths", nargs="+", help="video files and folders")
+    p.add_argument("-r", "--recursive", action="store_true", help="search folders' subfolders too")
+    p.add_argument("--retries", type=int, default=1, help="retries after an I/O or runtime error (default 1)")
     p.add_argument("--library", help=library_help)
     p.add_argument("--profile", help="embedded, gpu, auto or a .toml file (default: the library's own, else auto)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),

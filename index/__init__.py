@@ -44,7 +44,7 @@ from .errors import (
     UnknownVideoError,
     VideoExistsError,
 )
-from .records import ChannelMatch, Event, Hit, VideoRecord
+from .records import ChannelMatch, Event, Failure, Hit, VideoRecord
 from .retrieval import RetrievalConfig, fts_query, rrf
 from .retrieval import search as _search
 from .vectors import ChannelIndex, IndexLayout, VectorConfig, VectorStore, check_dim, choose_layout, normalize
@@ -59,6 +59,7 @@ __all__ = [
     "DimensionMismatchError",
     "Event",
     "EventIndex",
+    "Failure",
     "Hit",
     "IndexLayout",
     "MemoryBudgetError",
@@ -117,6 +118,16 @@ class EventIndex:
     def events(self, video_id: str) -> list[Event]:
         """A video's events in time order ([] for an unknown video)."""
         return self.catalog.events(video_id)
+
+    def failures(self) -> list[Failure]:
+        """Files a batch job could not index (oldest first), with the reason."""
+        return self.catalog.failures()
+
+    def record_failure(self, path: str, reason: str, attempts: int, video_id: str | None = None) -> None:
+        self.catalog.record_failure(path, reason, attempts, video_id)
+
+    def clear_failure(self, path: str) -> None:
+        self.catalog.clear_failure(path)
 
     def transcript(self, video_id: str) -> list[TranscriptSegment]:
         """A video's transcript segments in time order."""

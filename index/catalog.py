@@ -47,21 +47,29 @@ import numpy as np
 from longvid.ingest.types import TimeSpan, TranscriptSegment, Word
 
 from .errors import CatalogError, CountMismatchError, DimensionMismatchError, SchemaVersionError, VideoExistsError
-from .records import Event, VideoRecord
+from .records import Event, Failure, VideoRecord
 from .vectors import VectorDelta
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the failures table
 JOURNAL_KEEP = 10_000  # writes remembered in the changes table (older FAISS files are rebuilt, not replayed)
 KEYWORD_CHANNEL = "keyword"  # reserved: the FTS5 channel's name in search results
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")  # also a file name under vectors/
 _CHUNK = 900  # ids per "IN (...)" query, below SQLite's bound-parameter limit
 
+_FAILURES_TABLE = """CREATE TABLE failures (          -- files a batch job could not index, and why
+    path      TEXT PRIMARY KEY,
+    video_id  TEXT,
+    reason    TEXT NOT NULL,
+    attempts  INTEGER NOT NULL,
+    failed_at REAL NOT NULL                         -- unix seconds
+);"""
 # The text columns FTS5 indexes; tags are stored as JSON and indexed as "a, b, c" (see events_text).
 _TAGS_TEXT = "(SELECT group_concat(value, ', ') FROM json_each({}.tags))"
 _SCHEMA = f"""
 CREATE TABLE schema_version (version INTEGER NOT NULL);
+{_FAILURES_TABLE}
 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT INTO meta (key, value) VALUES ('generation', 0);
 
@@ -303,6 +311,11 @@ class Catalog:
                 log.info("created catalog %s (schema %d)", self.path, SCHEMA_VERSION)
                 return
             (version,) = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            if version == 1:  # schema 2 only adds the failures table
+                conn.execute(_FAILURES_TABLE)
+                conn.execute("INSERT INTO schema_version (version) VALUES (2)")
+                log.info("upgraded catalog %s to schema 2", self.path)
+                version = 2
         if version != SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.path} has catalog schema {version} but this longvid reads schema {SCHEMA_VERSION}; "
@@ -321,6 +334,28 @@ class Catalog:
     def generation(self) -> int:
         """The write counter: +1 per committed write transaction."""
         return int(self._reader().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()[0])
+
+    def failures(self) -> list[Failure]:
+        rows = (
+            self._reader()
+            .execute("SELECT path, reason, attempts, failed_at, video_id FROM failures ORDER BY failed_at")
+            .fetchall()
+        )
+        return [
+            Failure(path, reason, int(attempts), float(at), video_id) for path, reason, attempts, at, video_id in rows
+        ]
+
+    def record_failure(self, path: str, reason: str, attempts: int, video_id: str | None = None) -> None:
+        """Remember that ``path`` failed (replacing an earlier record of it)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO failures (path, video_id, reason, attempts, failed_at) VALUES (?, ?, ?, ?, ?)",
+                (path, video_id, reason, attempts, time.time()),
+            )
+
+    def clear_failure(self, path: str) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM failures WHERE path = ?", (path,))
 
     def has_video(self, video_id: str) -> bool:
         return self._reader().execute("SELECT 1 FROM videos WHERE video_id = ?", (video_id,)).fetchone() is not None

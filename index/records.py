@@ -119,3 +119,14 @@ class Hit:
     @property
     def span(self) -> TimeSpan:
         return self.event.span
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A file a batch job could not index: the last reason, after how many attempts, and when."""
+
+    path: str
+    reason: str
+    attempts: int
+    failed_at: float  # unix seconds
+    video_id: str | None = None  # known when the file opened but a later stage failed
