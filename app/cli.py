@@ -103,6 +103,16 @@ def _library_path(args: argparse.Namespace) -> Path:
     return Path(args.library or os.environ.get("LONGVID_LIBRARY") or DEFAULT_LIBRARY)
 
 
+def _existing_library(args: argparse.Namespace) -> Path | None:
+    """The library to read, or None (after saying why) when there is none there yet."""
+    path = _library_path(args)
+    if not (path / "catalog.sqlite").exists():
+        print(f"longvid {args.command}: error: no library at {path}; index videos first: "
+              f"longvid index --library {path} VIDEO...", file=sys.stderr)  # fmt: skip
+        return None
+    return path
+
+
 def _cmd_index(args: argparse.Namespace) -> int:
     from .jobs import run_index_job, summary_table
     from .library import Library
@@ -123,7 +133,10 @@ def _cmd_index(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from .library import Library
 
-    with Library(_library_path(args), profile=args.profile) as lib:
+    path = _existing_library(args)
+    if path is None:
+        return 1
+    with Library(path, profile=args.profile) as lib:
         hits = lib.search(args.query, k=args.k, video=args.video)
     if args.json:
         out = [{"video_id": h.video_id, "path": h.path, "start_s": h.start_s, "end_s": h.end_s, "score": h.score,
@@ -145,7 +158,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from .library import Library
 
-    with Library(_library_path(args), profile=args.profile) as lib:
+    path = _existing_library(args)
+    if path is None:
+        return 1
+    with Library(path, profile=args.profile) as lib:
         answer = lib.ask(args.question, video=args.video)
     if args.json:
         cites = [{"video_id": c.video_id, "path": c.path, "start_s": c.start_s, "end_s": c.end_s, "quote": c.quote}

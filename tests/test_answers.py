@@ -58,3 +58,10 @@ def test_cli_ask(demo_library, capsys):
     assert main(["ask", "--library", str(demo_library.root), "--json", "Is there a cat?"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert "cat" in out["answer"].lower() and out["citations"][0]["start_s"] == pytest.approx(12.0, abs=2.0)
+
+
+def test_cli_ask_without_a_library_says_how_to_make_one(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["ask", "--library", str(missing), "anything?"]) == 1
+    assert f"no library at {missing}; index videos first" in capsys.readouterr().err
+    assert not missing.exists()  # asking never creates a library
