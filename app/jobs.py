@@ -9,20 +9,24 @@ at a time, and returns one :class:`JobResult` per file:
   limit) fails at once, since trying again cannot help; other I/O or runtime errors are retried up to
   ``retries`` times;
 * every failure is recorded in the catalog with its reason (``EventIndex.failures()``) and cleared when
-  the file later succeeds; the job carries on with the next file.
+  the file later succeeds; the job carries on with the next file;
+* ``workers > 1`` builds videos in that many processes (each loads the profile's models once) while this
+  process stays the library's single writer, storing each result as it arrives.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from longvid.ingest import MediaError
+from longvid.ingest import MediaError, open_video
 
 from .library import Library
 
@@ -66,18 +70,94 @@ def run_index_job(
     paths: Sequence[str | Path],
     recursive: bool = False,
     retries: int = 1,
+    workers: int = 1,
     show_progress: bool = False,
 ) -> list[JobResult]:
-    """Index every video under ``paths`` into ``library``; see the module docstring."""
+    """Index every video under ``paths`` into ``library``; see the module docstring. Results come in
+    the order of the files."""
     if retries < 0:
         raise ValueError(f"retries must be >= 0, got {retries}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
     files = discover(paths, recursive)
-    results = []
     with tqdm(total=len(files), unit="video", desc="index job", disable=not show_progress) as bar:
-        for path in files:
-            results.append(_index_one(library, path, retries))
+        if workers == 1:
+            results = []
+            for path in files:
+                results.append(_index_one(library, path, retries))
+                bar.update(1)
+            return results
+        return _index_parallel(library, files, retries, workers, bar)
+
+
+def _index_parallel(library: Library, files: list[Path], retries: int, workers: int, bar: tqdm) -> list[JobResult]:
+    results: dict[Path, JobResult] = {}
+    started = {path: time.perf_counter() for path in files}
+    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked model or thread state
+    init = (library.profile.to_dict(), library.limits)
+    todo = []
+    for path in files:  # what is already in the library is skipped here, before any worker starts on it
+        try:
+            asset = open_video(path, library.limits)
+        except MediaError as err:
+            results[path] = _failed(library, path, str(err), 1, started[path])
             bar.update(1)
-    return results
+            continue
+        skipped = library.skipped(asset.video_id, path)
+        if skipped is not None:
+            results[path] = JobResult(path, "skipped", skipped.video_id, skipped.events, 1, 0.0)
+            bar.update(1)
+        else:
+            todo.append(path)
+    if todo:
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=init) as pool:
+            attempts = dict.fromkeys(todo, 1)
+            pending = {pool.submit(_build_in_worker, str(path)): path for path in todo}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    path = pending.pop(future)
+                    try:
+                        built = future.result()
+                    except MediaError as err:  # bad input: the same next time
+                        results[path] = _failed(library, path, str(err), attempts[path], started[path])
+                    except (OSError, RuntimeError) as err:
+                        reason = f"{path}: {type(err).__name__}: {err}"
+                        if attempts[path] <= retries:
+                            log.warning("attempt %d of %d failed: %s", attempts[path], retries + 1, reason)
+                            attempts[path] += 1
+                            pending[pool.submit(_build_in_worker, str(path))] = path
+                            continue
+                        results[path] = _failed(library, path, reason, attempts[path], started[path])
+                    else:
+                        stored = library.store(built)
+                        library.index.clear_failure(str(path))
+                        results[path] = JobResult(path, stored.status, stored.video_id, stored.events, attempts[path],
+                                                  time.perf_counter() - started[path])  # fmt: skip
+                    bar.update(1)
+    return [results[path] for path in files]
+
+
+def _failed(library: Library, path: Path, reason: str, attempts: int, started: float) -> JobResult:
+    library.index.record_failure(str(path), reason, attempts)
+    return JobResult(path, "failed", None, 0, attempts, time.perf_counter() - started, reason)
+
+
+_WORKER: dict = {}  # per worker process: its Indexer (models loaded once) and the library's limits
+
+
+def _init_worker(profile: dict, limits) -> None:
+    from .pipeline import Indexer
+    from .profiles import profile_from_dict
+
+    _WORKER["indexer"] = Indexer(profile_from_dict(profile))
+    _WORKER["limits"] = limits
+
+
+def _build_in_worker(path: str):
+    """Probe and build one video in a worker; the parent checks for duplicates again when storing."""
+    asset = open_video(path, _WORKER["limits"])
+    return _WORKER["indexer"].build(asset)
 
 
 def _index_one(library: Library, path: Path, retries: int) -> JobResult:
@@ -95,8 +175,7 @@ def _index_one(library: Library, path: Path, retries: int) -> JobResult:
             continue
         library.index.clear_failure(str(path))
         return JobResult(path, result.status, result.video_id, result.events, attempt, time.perf_counter() - start)
-    library.index.record_failure(str(path), reason, attempt)
-    return JobResult(path, "failed", None, 0, attempt, time.perf_counter() - start, reason)
+    return _failed(library, path, reason, attempt, start)
 
 
 def summary_table(results: Sequence[JobResult]) -> str:

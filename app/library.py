@@ -112,15 +112,28 @@ class Library:
         if progress is not None:
             self.indexer.show_progress = progress
         asset = open_video(video_path, self.limits)
-        if self.index.has_video(asset.video_id):
-            events = len(self.index.events(asset.video_id))
-            log.info("%s is already indexed as %s", asset.path.name, asset.video_id)
-            return AddResult(asset.video_id, asset.path, "skipped", events)
-        built = self.indexer.build(asset)
+        return self.skipped(asset.video_id, asset.path) or self.store(self.indexer.build(asset))
+
+    def skipped(self, video_id: str, path: Path) -> AddResult | None:
+        """The "skipped" result when ``video_id`` is already in the library, else None."""
+        if not self.index.has_video(video_id):
+            return None
+        log.info("%s is already indexed as %s", path.name, video_id)
+        return AddResult(video_id, path, "skipped", len(self.index.events(video_id)))
+
+    def store(self, built: BuiltVideo) -> AddResult:
+        """Write what the pipeline built for one video (thumbnails, then one catalog transaction).
+
+        This is the library's only writer: batch workers build in parallel and hand their results here.
+        """
+        path = Path(built.video.path)
+        already = self.skipped(built.video.video_id, path)  # the same content may have been built twice
+        if already is not None:
+            return already
         self._record_profile()
-        self._write_thumbnails(asset.video_id, built.thumbnails)
+        self._write_thumbnails(built.video.video_id, built.thumbnails)
         self.index.add_video(built.video, built.events, built.vectors, built.transcript)
-        return AddResult(asset.video_id, asset.path, "indexed", len(built.events), built)
+        return AddResult(built.video.video_id, path, "indexed", len(built.events), built)
 
     def videos(self) -> list[VideoRecord]:
         return self.index.videos()

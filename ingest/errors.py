@@ -27,6 +27,9 @@ class MediaError(LongvidError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self):  # picklable, so errors cross process boundaries (batch workers) intact
+        return (self.__class__, (self.path, self.problem))
+
 
 class VideoOpenError(MediaError):
     """The file is missing, empty, or not something FFmpeg can read."""

@@ -80,3 +80,17 @@ def test_killed_job_resumes_and_indexes_each_video_once(folder, tmp_path):
     with EventIndex(library) as index:
         assert len(index.videos()) == 6 and index.check() == []
         assert sorted(v.path.rsplit("/", 1)[-1] for v in index.videos()) == [f"clip{i}.mp4" for i in range(6)]
+
+
+def test_parallel_workers_build_the_same_library(folder, tmp_path):
+    with Library(tmp_path / "serial", profile="embedded") as lib:
+        serial = run_index_job(lib, [folder], recursive=True)
+    with Library(tmp_path / "parallel", profile="embedded") as lib:
+        parallel = run_index_job(lib, [folder, tmp_path / "missing.mp4"], recursive=True, workers=2)
+        assert lib.index.check() == []
+        again = run_index_job(lib, [folder], recursive=True, workers=2)  # all skipped before any worker starts
+    assert [(r.path, r.status, r.video_id, r.events) for r in parallel[:6]] == [
+        (r.path, r.status, r.video_id, r.events) for r in serial
+    ]
+    assert parallel[6].status == "failed" and "file not found" in parallel[6].reason
+    assert {r.status for r in again} == {"skipped"}
