@@ -6,6 +6,7 @@
     longvid index PATHS...         index videos and folders into a library (skips what is already there)
     longvid search "QUERY"         find the moments that match, across the library
     longvid ask "QUESTION"         answer a question, citing the moments (start-end seconds) it rests on
+    longvid serve                  the web app (127.0.0.1 by default): add videos, ask, click citations
 
 Bad input exits with status 1 and one line on stderr naming the file and the problem; usage errors
 exit with status 2.
@@ -174,6 +175,23 @@ def _cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .library import Library
+    from .web import build_ui, launch
+
+    roots = args.root or [os.getcwd()]
+    auth = None
+    if args.auth:
+        user, _, password = args.auth.partition(":")
+        if not password:
+            args.parser.error("--auth must be USER:PASSWORD")
+        auth = (user, password)
+    with Library(_library_path(args), profile=args.profile) as lib:
+        print(f"longvid: serving {lib.root} on http://{args.host}:{args.port} (videos from {', '.join(roots)})")
+        launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="longvid", description="Index long videos and answer questions about them, citing the moments."
@@ -247,6 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="default: the profile the library was built with")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("serve", help="the web app: add videos, ask questions, click citations to seek")
+    p.add_argument("--library", help=library_help)
+    p.add_argument("--profile", help="default: the library's own, else auto")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s: this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default %(default)s)")
+    p.add_argument("--root", action="append", help="folder videos may be added from (repeatable; default: cwd)")
+    p.add_argument("--auth", help="USER:PASSWORD required to use the app")
+    p.set_defaults(func=_cmd_serve, parser=p)
     return parser
 
 

@@ -1,0 +1,78 @@
+"""The web app in a real browser (Debian's Chromium driven by Playwright, no browser download): add the
+demo video, ask, see a cited timestamp, click it and check the player seeks there; path checks."""
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from longvid.app import Library
+from longvid.app.web import build_ui, inside_roots, launch
+
+from .conftest import DEMO
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+README_SCREENSHOT = Path(__file__).resolve().parents[1] / "assets" / "ui.png"  # LONGVID_UPDATE_SCREENSHOT=1
+
+
+def test_inside_roots_refuses_escapes(tmp_path):
+    root = tmp_path / "videos"
+    (root / "a").mkdir(parents=True)
+    (root / "a" / "x.mp4").write_bytes(b"")
+    (tmp_path / "secret.txt").write_text("no")
+    (root / "link").symlink_to(tmp_path / "secret.txt")
+    assert inside_roots(root / "a" / "x.mp4", [root]) == (root / "a" / "x.mp4").resolve()
+    assert inside_roots(root / "a" / ".." / ".." / "secret.txt", [root]) is None
+    assert inside_roots(root / "link", [root]) is None  # a symlink pointing out is out
+    assert inside_roots("/etc/passwd", [root]) is None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_browser_add_ask_click_citation(tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    roots = [DEMO.parent]
+    with Library(tmp_path / "lib", profile="embedded") as lib:
+        ui = build_ui(lib, allowed_roots=roots)
+        port = _free_port()
+        launch(ui, lib, roots, port=port, block=False)
+        try:
+            with playwright.sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync"])  # fmt: skip
+                page = browser.new_page(viewport={"width": 1200, "height": 1100})
+                page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
+                page.get_by_role("tab", name="Library").click()
+                page.get_by_label("Video path on the server").fill("/etc/passwd")
+                page.get_by_role("button", name="Add video").click()
+                page.get_by_text("Refused").wait_for(timeout=30_000)
+                page.get_by_label("Video path on the server").fill(str(DEMO))
+                page.get_by_role("button", name="Add video").click()
+                page.get_by_text("indexed: demo.mp4").wait_for(timeout=120_000)
+                page.get_by_role("tab", name="Ask").click()
+                page.get_by_label("Question").fill("When was the budget for the bridge approved?")
+                page.get_by_role("button", name="Ask", exact=True).click()
+                cite = page.locator("a.lv-cite").first
+                cite.wait_for(timeout=60_000)
+                assert "00:36" in cite.inner_text()
+                page.locator("#lv-player video").wait_for(timeout=30_000)
+                cite.click()
+                page.wait_for_function(
+                    "() => Math.abs(document.querySelector('#lv-player video').currentTime - 36) < 0.5",
+                    timeout=30_000,
+                )
+                page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
+                browser.close()
+        finally:
+            ui.close()
+    assert (tmp_path / "ui.png").stat().st_size > 10_000
+    if os.environ.get("LONGVID_UPDATE_SCREENSHOT"):
+        shutil.copy(tmp_path / "ui.png", README_SCREENSHOT)
