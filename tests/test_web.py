@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from longvid.app import Library
-from longvid.app.web import build_ui, inside_roots, launch
+from longvid.app.web import WebApp, build_ui, inside_roots, launch
 
 from .conftest import DEMO
 
@@ -76,3 +76,26 @@ def test_browser_add_ask_click_citation(tmp_path):
     assert (tmp_path / "ui.png").stat().st_size > 10_000
     if os.environ.get("LONGVID_UPDATE_SCREENSHOT"):
         shutil.copy(tmp_path / "ui.png", README_SCREENSHOT)
+
+
+def test_web_handlers_search_timeline_and_uploads(demo_library, tmp_path):
+    app = WebApp(demo_library, allowed_roots=[DEMO.parent])
+    (video_id,) = [value for _, value in app.video_choices() if value]
+    html_answer, player, thumbs, timeline = app.ask("Is there a cat?", video_id)
+    assert 'class="lv-cite" href="#" data-t="12.000"' in html_answer and player == str(DEMO)
+    assert thumbs and thumbs[0][1].startswith("00:12")
+    assert list(timeline["second"]) == [0.0, 12.0, 24.0, 36.0, 48.0]  # the whole video ...
+    assert timeline["relevance"].idxmax() == 1  # ... peaking at the cat
+    gallery, rows = app.search("lighthouse deadline")
+    assert rows[0][1] == "00:24" and Path(gallery[0][0]).exists()
+    bad = tmp_path / "notes.txt"
+    bad.write_text("hello")
+    assert app.upload(str(bad)).startswith("Refused: notes.txt is not a video file")
+    small = WebApp(demo_library, [DEMO.parent], max_upload=10)
+    assert "over the 10-byte limit" in small.upload(str(DEMO))
+    assert app.add_path(str(DEMO.parent / ".." / ".." / "etc" / "passwd")).startswith("Refused")
+    assert "<script>" not in answer_html_for(app, "<script>alert(1)</script>")
+
+
+def answer_html_for(app, question):
+    return app.ask(question)[0]
