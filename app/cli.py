@@ -120,7 +120,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
     with Library(_library_path(args), profile=args.profile, show_progress=args.progress) as lib:
         results = run_index_job(lib, args.paths, recursive=args.recursive, retries=args.retries,
-                                workers=args.workers, show_progress=args.progress)  # fmt: skip
+                                workers=args.workers, show_progress=args.progress, ray=args.ray)  # fmt: skip
     if not results:
         print("longvid index: error: no video files found", file=sys.stderr)
         return 1
@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=int, default=1, help="retries after an I/O or runtime error (default 1)")
     p.add_argument("--workers", type=int, default=1,
                    help="processes building videos in parallel, each with its own models (default 1)")  # fmt: skip
+    p.add_argument("--ray", metavar="ADDRESS", help="build on Ray actors: auto, local or ray://HOST:PORT")
     p.add_argument("--library", help=library_help)
     p.add_argument("--profile", help="embedded, gpu, auto or a .toml file (default: the library's own, else auto)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),

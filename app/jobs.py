@@ -11,7 +11,9 @@ at a time, and returns one :class:`JobResult` per file:
 * every failure is recorded in the catalog with its reason (``EventIndex.failures()``) and cleared when
   the file later succeeds; the job carries on with the next file;
 * ``workers > 1`` builds videos in that many processes (each loads the profile's models once) while this
-  process stays the library's single writer, storing each result as it arrives.
+  process stays the library's single writer, storing each result as it arrives;
+* ``ray="auto"`` (a running cluster), ``ray="local"`` (start one here) or ``ray="ray://host:10001"``
+  builds them on ``workers`` Ray actors instead, still storing every result from this process.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def run_index_job(
     retries: int = 1,
     workers: int = 1,
     show_progress: bool = False,
+    ray: str | None = None,
 ) -> list[JobResult]:
     """Index every video under ``paths`` into ``library``; see the module docstring. Results come in
     the order of the files."""
@@ -81,19 +84,20 @@ def run_index_job(
         raise ValueError(f"workers must be >= 1, got {workers}")
     files = discover(paths, recursive)
     with tqdm(total=len(files), unit="video", desc="index job", disable=not show_progress) as bar:
-        if workers == 1:
+        if workers == 1 and ray is None:
             results = []
             for path in files:
                 results.append(_index_one(library, path, retries))
                 bar.update(1)
             return results
-        return _index_parallel(library, files, retries, workers, bar)
+        return _index_parallel(library, files, retries, workers, bar, ray)
 
 
-def _index_parallel(library: Library, files: list[Path], retries: int, workers: int, bar: tqdm) -> list[JobResult]:
+def _index_parallel(
+    library: Library, files: list[Path], retries: int, workers: int, bar: tqdm, ray: str | None
+) -> list[JobResult]:
     results: dict[Path, JobResult] = {}
     started = {path: time.perf_counter() for path in files}
-    context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked model or thread state
     init = (library.profile.to_dict(), library.limits)
     todo = []
     for path in files:  # what is already in the library is skipped here, before any worker starts on it
@@ -110,7 +114,7 @@ def _index_parallel(library: Library, files: list[Path], retries: int, workers: 
         else:
             todo.append(path)
     if todo:
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=init) as pool:
+        with _executor(workers, init, ray) as pool:
             attempts = dict.fromkeys(todo, 1)
             pending = {pool.submit(_build_in_worker, str(path)): path for path in todo}
             while pending:
@@ -141,6 +145,55 @@ def _index_parallel(library: Library, files: list[Path], retries: int, workers: 
 def _failed(library: Library, path: Path, reason: str, attempts: int, started: float) -> JobResult:
     library.index.record_failure(str(path), reason, attempts)
     return JobResult(path, "failed", None, 0, attempts, time.perf_counter() - started, reason)
+
+
+def _executor(workers: int, init: tuple, ray: str | None):
+    """Where videos are built: a pool of spawned processes, or Ray actors (both give Futures)."""
+    if ray is None:
+        context = multiprocessing.get_context("spawn")  # fresh interpreters: no forked model or thread state
+        return ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=init)
+    return RayBuilders(workers, init, ray)
+
+
+class RayBuilders:
+    """``workers`` Ray actors that each hold an Indexer; ``submit`` hands paths out round robin."""
+
+    def __init__(self, workers: int, init: tuple, address: str):
+        import ray
+
+        self._ray = ray
+        self._started = not ray.is_initialized()
+        if self._started:
+            local = address == "local"
+            ray.init(address=None if local else address, num_cpus=workers if local else None,
+                     include_dashboard=False, log_to_driver=False)  # fmt: skip
+        builder = ray.remote(_RayBuilder)
+        self._actors = [builder.remote(*init) for _ in range(workers)]
+        self._next = 0
+
+    def submit(self, _fn, path: str):
+        actor = self._actors[self._next % len(self._actors)]
+        self._next += 1
+        return actor.build.remote(path).future()
+
+    def __enter__(self) -> RayBuilders:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for actor in self._actors:
+            self._ray.kill(actor)
+        if self._started:
+            self._ray.shutdown()
+
+
+class _RayBuilder:
+    """A Ray actor: the profile's models, loaded once, building one video per call."""
+
+    def __init__(self, profile: dict, limits) -> None:
+        _init_worker(profile, limits)
+
+    def build(self, path: str):
+        return _build_in_worker(path)
 
 
 _WORKER: dict = {}  # per worker process: its Indexer (models loaded once) and the library's limits

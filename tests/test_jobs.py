@@ -94,3 +94,13 @@ def test_parallel_workers_build_the_same_library(folder, tmp_path):
     ]
     assert parallel[6].status == "failed" and "file not found" in parallel[6].reason
     assert {r.status for r in again} == {"skipped"}
+
+
+def test_local_ray_job_builds_the_same_library(folder, tmp_path):
+    pytest.importorskip("ray")
+    with Library(tmp_path / "serial", profile="embedded") as lib:
+        serial = run_index_job(lib, [folder], recursive=True)
+    with Library(tmp_path / "ray", profile="embedded") as lib:
+        on_ray = run_index_job(lib, [folder], recursive=True, workers=1, ray="local")
+        assert lib.index.check() == []
+    assert [(r.status, r.video_id, r.events) for r in on_ray] == [(r.status, r.video_id, r.events) for r in serial]
