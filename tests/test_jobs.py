@@ -15,31 +15,39 @@ from longvid.index import EventIndex
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
 SOURCES = ("testsrc2", "mandelbrot", "smptehdbars", "rgbtestsrc", "life", "cellauto")
+N_VIDEOS = 20  # the last one in a subfolder
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
     (root / "sub").mkdir()
-    for i, source in enumerate(SOURCES):
-        target = root / ("sub" if i == 5 else ".") / f"clip{i}.mp4"
-        run_ffmpeg(f"-f lavfi -i {source}=size=160x90:rate=5 -t 3 -c:v libx264 -preset ultrafast {{out}}", out=target)
+    for i in range(N_VIDEOS):
+        source = f"{SOURCES[i % len(SOURCES)]}=size={160 + 16 * i}x90:rate=5"  # sizes differ: 20 distinct files
+        target = root / ("sub" if i == N_VIDEOS - 1 else ".") / f"clip{i:02d}.mp4"
+        run_ffmpeg(f"-f lavfi -i {source} -t 2 -c:v libx264 -preset ultrafast {{out}}", out=target)
     (root / "notes.txt").write_text("not a video, and not picked up: wrong suffix")
     return root
 
 
+@pytest.fixture(scope="module")
+def serial_results(folder, tmp_path_factory):
+    with Library(tmp_path_factory.mktemp("serial"), profile="embedded") as lib:
+        return run_index_job(lib, [folder], recursive=True)
+
+
 def test_discover_finds_videos_by_suffix(folder):
     flat = discover([folder])
-    assert [p.name for p in flat] == [f"clip{i}.mp4" for i in range(5)]
-    deep = discover([folder, folder / "clip0.mp4"], recursive=True)
-    assert len(deep) == 6 and deep[-1].parent.name == "sub"  # no duplicates, subfolder included
+    assert [p.name for p in flat] == [f"clip{i:02d}.mp4" for i in range(N_VIDEOS - 1)]
+    deep = discover([folder, folder / "clip00.mp4"], recursive=True)
+    assert len(deep) == N_VIDEOS and deep[-1].parent.name == "sub"  # no duplicates, subfolder included
     assert discover([folder / "missing.mp4"]) == [folder / "missing.mp4"]  # kept, to fail clearly
 
 
 def test_job_records_failures_and_clears_them_on_success(folder, tmp_path):
     videos = tmp_path / "in"
     videos.mkdir()
-    (videos / "a.mp4").write_bytes((folder / "clip0.mp4").read_bytes())
+    (videos / "a.mp4").write_bytes((folder / "clip00.mp4").read_bytes())
     (videos / "broken.mp4").write_text("this is not a video")
     with Library(tmp_path / "lib", profile="embedded") as lib:
         results = run_index_job(lib, [videos])
@@ -49,7 +57,7 @@ def test_job_records_failures_and_clears_them_on_success(folder, tmp_path):
         assert failure.attempts == 1  # bad input is not retried
         table = summary_table(results)
         assert "1 indexed, 0 skipped, 1 failed" in table and "broken.mp4" in table
-        (videos / "broken.mp4").write_bytes((folder / "clip1.mp4").read_bytes())  # the file gets fixed
+        (videos / "broken.mp4").write_bytes((folder / "clip01.mp4").read_bytes())  # the file gets fixed
         again = run_index_job(lib, [videos])
         assert [r.status for r in again] == ["skipped", "indexed"]
         assert lib.index.failures() == []
@@ -73,33 +81,31 @@ def test_killed_job_resumes_and_indexes_each_video_once(folder, tmp_path):
         proc.wait()
     with EventIndex(library) as index:
         done_before = len(index.videos())
-        assert 2 <= done_before < 6, done_before  # killed mid-way
+        assert 2 <= done_before < N_VIDEOS, done_before  # killed mid-way
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"{6 - done_before} indexed, {done_before} skipped, 0 failed" in rerun.stdout
+    assert f"{N_VIDEOS - done_before} indexed, {done_before} skipped, 0 failed" in rerun.stdout
     with EventIndex(library) as index:
-        assert len(index.videos()) == 6 and index.check() == []
-        assert sorted(v.path.rsplit("/", 1)[-1] for v in index.videos()) == [f"clip{i}.mp4" for i in range(6)]
+        names = sorted(v.path.rsplit("/", 1)[-1] for v in index.videos())
+        assert names == [f"clip{i:02d}.mp4" for i in range(N_VIDEOS)] and index.check() == []  # each once
 
 
-def test_parallel_workers_build_the_same_library(folder, tmp_path):
-    with Library(tmp_path / "serial", profile="embedded") as lib:
-        serial = run_index_job(lib, [folder], recursive=True)
+def test_parallel_workers_build_the_same_library(folder, serial_results, tmp_path):
+    serial = serial_results
     with Library(tmp_path / "parallel", profile="embedded") as lib:
         parallel = run_index_job(lib, [folder, tmp_path / "missing.mp4"], recursive=True, workers=2)
         assert lib.index.check() == []
         again = run_index_job(lib, [folder], recursive=True, workers=2)  # all skipped before any worker starts
-    assert [(r.path, r.status, r.video_id, r.events) for r in parallel[:6]] == [
+    assert [(r.path, r.status, r.video_id, r.events) for r in parallel[:N_VIDEOS]] == [
         (r.path, r.status, r.video_id, r.events) for r in serial
     ]
-    assert parallel[6].status == "failed" and "file not found" in parallel[6].reason
+    assert parallel[N_VIDEOS].status == "failed" and "file not found" in parallel[N_VIDEOS].reason
     assert {r.status for r in again} == {"skipped"}
 
 
-def test_local_ray_job_builds_the_same_library(folder, tmp_path):
+def test_local_ray_job_builds_the_same_library(folder, serial_results, tmp_path):
     pytest.importorskip("ray")
-    with Library(tmp_path / "serial", profile="embedded") as lib:
-        serial = run_index_job(lib, [folder], recursive=True)
+    serial = serial_results
     with Library(tmp_path / "ray", profile="embedded") as lib:
         on_ray = run_index_job(lib, [folder], recursive=True, workers=1, ray="local")
         assert lib.index.check() == []
