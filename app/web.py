@@ -80,13 +80,15 @@ class WebApp:
     def video_rows(self) -> list[list]:
         return [[v.video_id, Path(v.path).name, round(v.duration_s, 1)] for v in self.library.videos()]
 
-    def add_path(self, path_text: str) -> str:
+    def add_path(self, path_text: str, progress=gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+        """Index a server-side file under the allowed roots (the pipeline's tqdm bars show in the page)."""
         path = inside_roots(path_text.strip(), self.roots) if path_text.strip() else None
         if path is None:
             return f"Refused: {path_text!r} is not a file under the allowed folders."
         return self._add(path)
 
-    def upload(self, temp_path: str | None) -> str:
+    def upload(self, temp_path: str | None, progress=gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+        """Index an uploaded video (copied into LIBRARY/uploads) after checking its type and size."""
         if not temp_path:
             return "Choose a video file first."
         source = Path(temp_path)
