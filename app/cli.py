@@ -250,21 +250,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="show progress bars (default: when stderr is a terminal)")  # fmt: skip
     p.set_defaults(func=_cmd_index)
 
+    def reader_options(p: argparse.ArgumentParser) -> None:  # what search and ask share
+        p.add_argument("--video", help="only this video id")
+        p.add_argument("--library", help=library_help)
+        p.add_argument("--profile", help="default: the profile the library was built with")
+        p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
     p = sub.add_parser("search", help="find the moments matching a query across the library")
     p.add_argument("query", help="what you are looking for, in words")
     p.add_argument("-k", type=int, default=5, help="how many moments (default %(default)s)")
-    p.add_argument("--video", help="only this video id")
-    p.add_argument("--library", help=library_help)
-    p.add_argument("--profile", help="default: the profile the library was built with")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    reader_options(p)
     p.set_defaults(func=_cmd_search)
 
     p = sub.add_parser("ask", help="answer a question about the library, citing the moments")
     p.add_argument("question", help="the question, in words")
-    p.add_argument("--video", help="only this video id")
-    p.add_argument("--library", help=library_help)
-    p.add_argument("--profile", help="default: the profile the library was built with")
-    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    reader_options(p)
     p.set_defaults(func=_cmd_ask)
 
     p = sub.add_parser("serve", help="the web app: add videos, ask questions, click citations to seek")
