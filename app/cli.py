@@ -192,6 +192,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_mc(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_mc, load_items
+    from .library import Library
+
+    items = load_items(args.file)
+    with Library(_library_path(args), profile=args.profile) as lib:
+        report = evaluate_mc(lib, items)
+    for r in report.results:
+        mark = "ok " if r.correct else "MISS"
+        print(f"{mark} {r.item.question}  chose {r.item.options[r.chosen]!r}, right {r.item.options[r.item.answer]!r}")
+    right = sum(r.correct for r in report.results)
+    print(f"accuracy {right}/{len(report.results)} = {report.accuracy:.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="longvid", description="Index long videos and answer questions about them, citing the moments."
@@ -266,6 +281,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in words")
     reader_options(p)
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("eval", help="evaluations; `longvid eval mc FILE.json`: multiple-choice accuracy")
+    evals = p.add_subparsers(dest="evaluation", required=True, metavar="EVALUATION")
+    e = evals.add_parser("mc", help="Video-MME / MLVU style multiple-choice JSON, answered through ask")
+    e.add_argument("file", help="JSON list of {video, question, options|candidates, answer}")
+    e.add_argument("--library", help=library_help)
+    e.add_argument("--profile", help="default: the library's own, else auto")
+    e.set_defaults(func=_cmd_eval_mc)
 
     p = sub.add_parser("serve", help="the web app: add videos, ask questions, click citations to seek")
     p.add_argument("--library", help=library_help)
