@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from longvid.ingest import MediaError, open_video
+from longvid.ingest import MediaError, VideoAsset, open_video
 
 from .library import Library
 
@@ -98,8 +98,8 @@ def _index_parallel(
 ) -> list[JobResult]:
     results: dict[Path, JobResult] = {}
     started = {path: time.perf_counter() for path in files}
-    init = (library.profile.to_dict(), library.limits)
-    todo = []
+    init = (library.profile.to_dict(),)
+    todo: dict[Path, VideoAsset] = {}  # probed and hashed here once; workers build from the asset
     for path in files:  # what is already in the library is skipped here, before any worker starts on it
         try:
             asset = open_video(path, library.limits)
@@ -112,11 +112,11 @@ def _index_parallel(
             results[path] = JobResult(path, "skipped", skipped.video_id, skipped.events, 1, 0.0)
             bar.update(1)
         else:
-            todo.append(path)
+            todo[path] = asset
     if todo:
         with _executor(workers, init, ray) as pool:
             attempts = dict.fromkeys(todo, 1)
-            pending = {pool.submit(_build_in_worker, str(path)): path for path in todo}
+            pending = {pool.submit(_build_in_worker, asset): path for path, asset in todo.items()}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -130,7 +130,7 @@ def _index_parallel(
                         if attempts[path] <= retries:
                             log.warning("attempt %d of %d failed: %s", attempts[path], retries + 1, reason)
                             attempts[path] += 1
-                            pending[pool.submit(_build_in_worker, str(path))] = path
+                            pending[pool.submit(_build_in_worker, todo[path])] = path
                             continue
                         results[path] = _failed(library, path, reason, attempts[path], started[path])
                     else:
@@ -156,7 +156,7 @@ def _executor(workers: int, init: tuple, ray: str | None):
 
 
 class RayBuilders:
-    """``workers`` Ray actors that each hold an Indexer; ``submit`` hands paths out round robin."""
+    """``workers`` Ray actors that each hold an Indexer; ``submit`` hands videos out round robin."""
 
     def __init__(self, workers: int, init: tuple, address: str):
         import ray
@@ -171,10 +171,10 @@ class RayBuilders:
         self._actors = [builder.remote(*init) for _ in range(workers)]
         self._next = 0
 
-    def submit(self, _fn, path: str):
+    def submit(self, _fn, asset: VideoAsset):
         actor = self._actors[self._next % len(self._actors)]
         self._next += 1
-        return actor.build.remote(path).future()
+        return actor.build.remote(asset).future()
 
     def __enter__(self) -> RayBuilders:
         return self
@@ -189,27 +189,25 @@ class RayBuilders:
 class _RayBuilder:
     """A Ray actor: the profile's models, loaded once, building one video per call."""
 
-    def __init__(self, profile: dict, limits) -> None:
-        _init_worker(profile, limits)
+    def __init__(self, profile: dict) -> None:
+        _init_worker(profile)
 
-    def build(self, path: str):
-        return _build_in_worker(path)
-
-
-_WORKER: dict = {}  # per worker process: its Indexer (models loaded once) and the library's limits
+    def build(self, asset: VideoAsset):
+        return _build_in_worker(asset)
 
 
-def _init_worker(profile: dict, limits) -> None:
+_WORKER: dict = {}  # per worker process: its Indexer (models loaded once)
+
+
+def _init_worker(profile: dict) -> None:
     from .pipeline import Indexer
     from .profiles import profile_from_dict
 
     _WORKER["indexer"] = Indexer(profile_from_dict(profile))
-    _WORKER["limits"] = limits
 
 
-def _build_in_worker(path: str):
-    """Probe and build one video in a worker; the parent checks for duplicates again when storing."""
-    asset = open_video(path, _WORKER["limits"])
+def _build_in_worker(asset: VideoAsset):
+    """Build one video the job already probed; the parent checks for duplicates again when storing."""
     return _WORKER["indexer"].build(asset)
 
 

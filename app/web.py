@@ -143,9 +143,8 @@ class WebApp:
                              "relevance": [by_start.get(e.span.start_s, 0.0) for e in events]})  # fmt: skip
 
     def _servable(self, path: str) -> str | None:
-        resolved = Path(path).resolve()
-        allowed = [*self.roots, self.library.root.resolve()]
-        return str(resolved) if any(resolved.is_relative_to(r) for r in allowed) else None
+        resolved = inside_roots(path, [*self.roots, self.library.root.resolve()])
+        return str(resolved) if resolved else None
 
 
 def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks:
