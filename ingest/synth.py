@@ -29,7 +29,17 @@ import numpy as np
 
 from .ffmpeg_cli import run_ffmpeg
 
-SOURCES = ("testsrc2", "mandelbrot", "life", "cellauto", "smptehdbars", "gradients", "rgbtestsrc", "yuvtestsrc")
+# Seeded where the source is random, so the same shots make the same video on every run.
+SOURCES = (
+    "testsrc2",
+    "mandelbrot",
+    "life=seed=1",
+    "cellauto=seed=1",
+    "smptehdbars",
+    "gradients=seed=1:c0=0x3050ff:c1=0xffb020:nb_colors=2:x0=0:y0=0:x1=320:y1=180",  # explicit: seed alone varies
+    "rgbtestsrc",
+    "yuvtestsrc",
+)
 TRANSITIONS = ("fade", "fadeblack", "fadewhite", "dissolve", "wipeleft", "slideright", "circleopen")
 
 
@@ -93,7 +103,24 @@ def make_shot_video(
             cuts.append(TrueCut(round(offset + shot.transition_s / 2, 6), shot.transition, shot.transition_s))
             length += shot.duration_s - shot.transition_s
         last = f"j{i}"
-    maps = ["-map", f"[{last}]", "-c:v", "libx264", "-preset", "ultrafast", "-crf", str(crf), "-pix_fmt", "yuv420p"]
+    maps = [
+        "-map",
+        f"[{last}]",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-crf",
+        str(crf),
+        "-pix_fmt",
+        "yuv420p",
+        "-threads",
+        "1",
+        "-fflags",
+        "+bitexact",
+        "-flags",
+        "+bitexact",
+    ]  # same bytes on every run
     if audio_hz is not None:
         inputs += ["-f", "lavfi", "-t", f"{length}", "-i", f"sine=frequency={audio_hz}:sample_rate=44100"]
         maps += ["-map", f"{len(shots)}:a", "-c:a", "aac"]
