@@ -6,6 +6,7 @@
     longvid index PATHS...         index videos and folders into a library (skips what is already there)
     longvid search "QUERY"         find the moments that match, across the library
     longvid ask "QUESTION"         answer a question, citing the moments (start-end seconds) it rests on
+    longvid eval mc|niah           multiple-choice accuracy; needle-in-a-video-haystack evaluation
     longvid serve                  the web app (127.0.0.1 by default): add videos, ask, click citations
 
 Bad input exits with status 1 and one line on stderr naming the file and the problem; usage errors
@@ -207,6 +208,47 @@ def _cmd_eval_mc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_niah(args: argparse.Namespace) -> int:
+    from .haystack import HaystackSpec
+    from .library import Library
+    from .niah import heatmap, run_niah
+
+    work = Path(args.work)
+    lengths = [1800.0] if args.quick else args.lengths
+    specs = [HaystackSpec(length_s=s, per_kind=args.per_kind, seed=args.seed) for s in lengths]
+    with Library(work / "library", profile=args.profile) as lib:
+        report = run_niah(specs, work, library=lib, progress=args.progress)
+    (work / "niah-report.json").write_text(report.to_json())
+    picture = heatmap(report, args.heatmap or work / "niah-heatmap.png")
+    print("kind       needles  hit@1  hit@5   IoU   read")
+    summary = report.summary()
+    for kind, row in summary.items():
+        read = f"{row['read']:.2f}" if "read" in row else "   -"
+        print(f"{kind:<10} {row['needles']:>7}  {row['hit@1']:.2f}  {row['hit@5']:.2f}  {row['iou']:.2f}  {read}")
+    for t in report.timings:
+        print(f"haystack {t.length_s / 60:.1f} min: built in {t.build_s:.0f} s, indexed in {t.index_s:.0f} s"
+              f" ({t.length_s / max(t.index_s, 1e-9):.0f}x real time), questions in {t.query_s:.1f} s")  # fmt: skip
+    print(f"report {work / 'niah-report.json'}, heatmap {picture}")
+    if args.min_hit5 is not None:
+        low = [k for k in ("spoken", "on_screen") if summary.get(k, {}).get("hit@5", 0.0) < args.min_hit5]
+        if low:
+            print(f"longvid eval niah: hit@5 below {args.min_hit5} for {', '.join(low)}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _duration(text: str) -> float:
+    """``90s``, ``30m``, ``1.5h`` or plain seconds, as seconds."""
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower())
+    try:
+        value = float(text[:-1] if scale else text) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a length like 90s, 30m or 1.5h") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="longvid", description="Index long videos and answer questions about them, citing the moments."
@@ -289,6 +331,19 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--library", help=library_help)
     e.add_argument("--profile", help="default: the library's own, else auto")
     e.set_defaults(func=_cmd_eval_mc)
+    e = evals.add_parser("niah", help="needle in a video haystack: spoken, on-screen and visual needles at known times")
+    e.add_argument("--quick", action="store_true", help="one 30-minute haystack (the CI run); ignores --lengths")
+    e.add_argument("--lengths", type=_duration, nargs="+", default=[1800.0, 3600.0, 7200.0],
+                   help="haystack lengths, e.g. 30m 1h 2h (the default)")  # fmt: skip
+    e.add_argument("--per-kind", type=int, default=10, help="needles of each kind per haystack (default 10, the most)")
+    e.add_argument("--seed", type=int, default=0, help="haystack layout seed (default 0)")
+    e.add_argument("--work", default="niah-work", help="videos, clip pool, library, report (default %(default)s)")
+    e.add_argument("--heatmap", help="PNG to draw (default: WORK/niah-heatmap.png)")
+    e.add_argument("--profile", default="embedded", help="profile for the evaluation library (default %(default)s)")
+    e.add_argument("--min-hit5", type=float, help="exit 1 if spoken or on-screen hit@5 is below this")
+    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),
+                   help="show progress bars (default: when stderr is a terminal)")  # fmt: skip
+    e.set_defaults(func=_cmd_eval_niah)
 
     p = sub.add_parser("serve", help="the web app: add videos, ask questions, click citations to seek")
     p.add_argument("--library", help=library_help)
