@@ -4,6 +4,7 @@
     longvid probe FILE [--json]    containers, streams, codecs, duration, rotation of a media file
     longvid scenes FILE [--json]   scene cuts with start/end times
     longvid index PATHS...         index videos and folders into a library (skips what is already there)
+    longvid check                  library integrity: SQLite, vector ids <-> events, orphan files
     longvid search "QUERY"         find the moments that match, across the library
     longvid ask "QUESTION"         answer a question, citing the moments (start-end seconds) it rests on
     longvid eval mc|niah           multiple-choice accuracy; needle-in-a-video-haystack evaluation
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from longvid.ingest import MediaError, SegmentConfig, detect_scenes, open_video, probe
+from longvid.ingest import MediaError, MediaLimits, SegmentConfig, detect_scenes, open_video, probe
 from longvid.ingest.backends import BACKENDS
 
 from . import doctor
@@ -119,7 +120,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from .jobs import run_index_job, summary_table
     from .library import Library
 
-    with Library(_library_path(args), profile=args.profile, show_progress=args.progress) as lib:
+    limits = MediaLimits(max_pixels=args.max_pixels, max_duration_s=args.max_duration, max_file_bytes=args.max_size,
+                         max_decode_s=args.decode_timeout, max_asr_s=args.asr_timeout)  # fmt: skip
+    with Library(_library_path(args), profile=args.profile, show_progress=args.progress, limits=limits) as lib:
         results = run_index_job(lib, args.paths, recursive=args.recursive, retries=args.retries,
                                 workers=args.workers, show_progress=args.progress, ray=args.ray)  # fmt: skip
     if not results:
@@ -130,6 +133,23 @@ def _cmd_index(args: argparse.Namespace) -> int:
         if r.status == "failed":
             print(f"longvid index: error: {r.reason}", file=sys.stderr)
     return 1 if any(r.status == "failed" for r in results) else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    path = _existing_library(args)
+    if path is None:
+        return 1
+    with Library(path) as lib:
+        problems = lib.check(repair=args.repair)
+        videos, failures = len(lib.videos()), len(lib.index.failures())
+    for problem in problems:
+        print(f"problem: {problem}")
+    fixed = args.repair and all(p.endswith("(removed)") for p in problems)
+    verdict = "ok" if not problems else "repaired" if fixed else f"{len(problems)} problem(s)"
+    print(f"{path}: {verdict}; {videos} videos, {failures} recorded failures")
+    return 0 if not problems or fixed else 1
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -249,6 +269,30 @@ def _duration(text: str) -> float:
     return value
 
 
+def _pixels(text: str) -> int:
+    """``3840x2160`` or a plain pixel count."""
+    try:
+        width, _, height = text.lower().partition("x")
+        value = int(width) * int(height) if height else int(width)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT or a pixel count") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
+def _bytes(text: str) -> int:
+    """``4G``, ``500M``, ``64K`` or plain bytes (powers of 1024)."""
+    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}.get(text[-1:].lower())
+    try:
+        value = int(float(text[:-1] if scale else text) * (scale or 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4G, 500M or 1048576") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="longvid", description="Index long videos and answer questions about them, citing the moments."
@@ -305,6 +349,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", help="embedded, gpu, auto or a .toml file (default: the library's own, else auto)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),
                    help="show progress bars (default: when stderr is a terminal)")  # fmt: skip
+    limits = MediaLimits()
+    p.add_argument("--max-duration", type=_duration, default=limits.max_duration_s,
+                   help="refuse longer videos, e.g. 3h (default 48h)")  # fmt: skip
+    p.add_argument("--max-pixels", type=_pixels, default=limits.max_pixels,
+                   help="refuse larger frames: WIDTHxHEIGHT or a pixel count (default 8192x8192)")  # fmt: skip
+    p.add_argument("--max-size", type=_bytes, help="refuse larger files, e.g. 4G (default: no limit)")
+    p.add_argument("--decode-timeout", type=_duration, help="give up on a file whose decoding takes longer, e.g. 20m")
+    p.add_argument("--asr-timeout", type=_duration, help="give up on a file whose speech recognition takes longer")
     p.set_defaults(func=_cmd_index)
 
     def reader_options(p: argparse.ArgumentParser) -> None:  # what search and ask share
@@ -312,6 +364,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--library", help=library_help)
         p.add_argument("--profile", help="default: the profile the library was built with")
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+    p = sub.add_parser("check", help="check a library's integrity: SQLite, vectors vs events, orphan files")
+    p.add_argument("--library", help=library_help)
+    p.add_argument("--repair", action="store_true", help="delete orphan files (the catalog is never changed)")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("search", help="find the moments matching a query across the library")
     p.add_argument("query", help="what you are looking for, in words")

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from longvid.ingest import MediaError, VideoAsset, open_video
+from longvid.ingest import MediaError, MediaLimits, VideoAsset, open_video
 
 from .library import Library
 
@@ -98,7 +98,7 @@ def _index_parallel(
 ) -> list[JobResult]:
     results: dict[Path, JobResult] = {}
     started = {path: time.perf_counter() for path in files}
-    init = (library.profile.to_dict(),)
+    init = (library.profile.to_dict(), library.limits)
     todo: dict[Path, VideoAsset] = {}  # probed and hashed here once; workers build from the asset
     for path in files:  # what is already in the library is skipped here, before any worker starts on it
         try:
@@ -189,8 +189,8 @@ class RayBuilders:
 class _RayBuilder:
     """A Ray actor: the profile's models, loaded once, building one video per call."""
 
-    def __init__(self, profile: dict) -> None:
-        _init_worker(profile)
+    def __init__(self, profile: dict, limits: MediaLimits) -> None:
+        _init_worker(profile, limits)
 
     def build(self, asset: VideoAsset):
         return _build_in_worker(asset)
@@ -199,11 +199,11 @@ class _RayBuilder:
 _WORKER: dict = {}  # per worker process: its Indexer (models loaded once)
 
 
-def _init_worker(profile: dict) -> None:
+def _init_worker(profile: dict, limits: MediaLimits) -> None:
     from .pipeline import Indexer
     from .profiles import profile_from_dict
 
-    _WORKER["indexer"] = Indexer(profile_from_dict(profile))
+    _WORKER["indexer"] = Indexer(profile_from_dict(profile), limits=limits)
 
 
 def _build_in_worker(asset: VideoAsset):

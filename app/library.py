@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,7 @@ class Library:
         self.profile = self._settle_profile(profile)
         self.limits = limits or MediaLimits()
         self.index = EventIndex(self.root)
-        self.indexer = Indexer(self.profile, show_progress=show_progress)
+        self.indexer = Indexer(self.profile, show_progress=show_progress, limits=self.limits)
         self._answerer: AnswerBackend | None = None
 
     def _settle_profile(self, requested: str | Path | Profile | None) -> Profile:
@@ -124,16 +125,35 @@ class Library:
     def store(self, built: BuiltVideo) -> AddResult:
         """Write what the pipeline built for one video (thumbnails, then one catalog transaction).
 
-        This is the library's only writer: batch workers build in parallel and hand their results here.
+        This is the library's only writer: batch workers build in parallel and hand their results here;
+        across processes the index's writer lock makes "not here yet? then store it" one atomic step.
         """
         path = Path(built.video.path)
-        already = self.skipped(built.video.video_id, path)  # the same content may have been built twice
-        if already is not None:
-            return already
-        self._record_profile()
-        self._write_thumbnails(built.video.video_id, built.thumbnails)
-        self.index.add_video(built.video, built.events, built.vectors, built.transcript)
+        with self.index.writer:  # other processes may be storing the same content right now
+            already = self.skipped(built.video.video_id, path)  # the same content may have been built twice
+            if already is not None:
+                return already
+            self._record_profile()
+            self._write_thumbnails(built.video.video_id, built.thumbnails)
+            self.index.add_video(built.video, built.events, built.vectors, built.transcript)
         return AddResult(built.video.video_id, path, "indexed", len(built.events), built)
+
+    def check(self, repair: bool = False) -> list[str]:
+        """Integrity problems, [] when healthy: the index's checks (SQLite integrity, every vector id maps
+        to an event and back, FAISS vs catalog) plus files no catalog entry explains: thumbnail folders of
+        unknown videos and temporary files left by interrupted writes. ``repair`` deletes those files
+        (FAISS caches rebuild themselves); it never touches the catalog."""
+        problems = self.index.check()
+        known = {v.video_id for v in self.videos()}
+        thumbs = self.root / "thumbs"
+        orphans = [d for d in sorted(thumbs.iterdir()) if d.is_dir() and d.name not in known] if thumbs.exists() else []
+        leftovers = sorted(p for p in self.root.rglob(".*.tmp") if p.is_file())
+        for path in [*orphans, *leftovers]:
+            what = "thumbnails of a video not in the catalog" if path in orphans else "temporary file of a cut write"
+            problems.append(f"{path.relative_to(self.root)}: {what}" + (" (removed)" if repair else ""))
+            if repair:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return problems
 
     def videos(self) -> list[VideoRecord]:
         return self.index.videos()

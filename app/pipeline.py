@@ -32,6 +32,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -40,8 +41,10 @@ from longvid.encoders.speech import SpeechRecognizer
 from longvid.index.records import Event, VideoRecord
 from longvid.ingest import (
     FrameBatch,
+    MediaLimits,
     Scene,
     SegmentConfig,
+    TimeLimitError,
     TimeSpan,
     TranscriptSegment,
     VideoAsset,
@@ -108,12 +111,31 @@ class BuiltVideo:
     analysed: int = 0  # of those, frames that went through the encoder and OCR (the others were stills)
 
 
-class Indexer:
-    """Builds index entries with one profile's models, loaded once and reused across videos."""
+@dataclass
+class Deadline:
+    """A stage's wall-clock budget for one file; :meth:`check` raises ``TimeLimitError`` once it is spent."""
 
-    def __init__(self, profile: Profile, show_progress: bool = False):
+    path: Path
+    stage: str  # what is being timed, for the message ("decoding", "speech recognition")
+    limit_s: float | None  # None: no limit
+    option: str  # the setting that raises it, named in the message
+    start: float = field(default_factory=time.perf_counter)
+
+    def check(self) -> None:
+        elapsed = time.perf_counter() - self.start
+        if self.limit_s is not None and elapsed > self.limit_s:
+            raise TimeLimitError(self.path, f"{self.stage} stopped after {elapsed:.1f} s, over the limit of"
+                                            f" {self.limit_s:g} s ({self.option})")  # fmt: skip
+
+
+class Indexer:
+    """Builds index entries with one profile's models, loaded once and reused across videos; ``limits``
+    bounds the time spent per file (``max_decode_s``, ``max_asr_s``)."""
+
+    def __init__(self, profile: Profile, show_progress: bool = False, limits: MediaLimits | None = None):
         self.profile = profile
         self.show_progress = show_progress
+        self.limits = limits or MediaLimits()
         self._frame_encoder = None
         self._ocr = None
         self._text = None
@@ -199,6 +221,7 @@ class Indexer:
         segmenter = Segmenter(SegmentConfig(fps=cfg.analysis_fps, min_scene_s=self.profile.events.min_scene_s,
                                             max_scene_s=max(self.profile.events.max_event_s * 4, 60.0)))  # fmt: skip
         keyframes: list[Keyframe] = []
+        deadline = Deadline(asset.path, "decoding", self.limits.max_decode_s, "MediaLimits.max_decode_s")
         last_hist, last_t, last_look = None, -np.inf, None
         clock = {"decode": 0.0, "encode": 0.0, "ocr": 0.0}
         tick = time.perf_counter()
@@ -220,6 +243,7 @@ class Indexer:
             clock["decode"] += time.perf_counter() - tick
             if chosen:
                 keyframes.extend(self._encode(batch, chosen, repeats, keyframes[-1:], clock, spool))
+            deadline.check()
             tick = time.perf_counter()
         seconds.update(clock)  # keyframes is never empty: the first decoded frame is always encoded
         return segmenter.scenes(asset.duration_s), keyframes
@@ -270,7 +294,12 @@ class Indexer:
         if not self.profile.transcribe:
             log.info("%s: speech recognition is off in profile %r", asset.path.name, self.profile.name)
             return []
-        return list(self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress))
+        deadline = Deadline(asset.path, "speech recognition", self.limits.max_asr_s, "MediaLimits.max_asr_s")
+        segments = []
+        for segment in self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress):
+            segments.append(segment)
+            deadline.check()
+        return segments
 
 
 def find_subtitles(asset: VideoAsset) -> list[TranscriptSegment]:

@@ -44,6 +44,7 @@ from .errors import (
     UnknownVideoError,
     VideoExistsError,
 )
+from .lock import WriterLock
 from .records import ChannelMatch, Event, Failure, Hit, VideoRecord
 from .retrieval import RetrievalConfig, fts_query, rrf
 from .retrieval import search as _search
@@ -81,7 +82,8 @@ class EventIndex:
 
     ``memory_budget_bytes`` bounds each channel's FAISS index (past it, float32 codes become SQ8, then
     PQ); ``vector_config`` and ``retrieval_config`` tune the rest (its budget is replaced by
-    ``memory_budget_bytes``). Safe to use from several threads; several processes may open one library.
+    ``memory_budget_bytes``). Safe to use from several threads; several processes may open one library:
+    writes take :attr:`writer` (an inter-process lock, see :mod:`longvid.index.lock`), reads take nothing.
     """
 
     def __init__(
@@ -96,6 +98,7 @@ class EventIndex:
         self.root.mkdir(parents=True, exist_ok=True)
         self.vector_config = replace(vector_config or VectorConfig(), memory_budget_bytes=memory_budget_bytes)
         self.retrieval_config = retrieval_config or RetrievalConfig()
+        self.writer = WriterLock(self.root / ".writer.lock")
         self.catalog = Catalog(self.root / "catalog.sqlite")
         try:
             self.vectors = VectorStore(self.root / "vectors", self.vector_config)
@@ -167,15 +170,17 @@ class EventIndex:
             if not np.isfinite(arr).all():
                 raise ValueError(f"channel {channel!r}: vectors of video {video.video_id} contain NaN or infinity")
             normalized[channel] = normalize(arr)  # (N, D) float32, unit rows
-        ids, _ = self.catalog.add_video(video, events, normalized, transcript)
-        self._sync_after_write(video.video_id)
+        with self.writer:
+            ids, _ = self.catalog.add_video(video, events, normalized, transcript)
+            self._sync_after_write(video.video_id)
         return ids
 
     def remove_video(self, video_id: str) -> None:
         """Delete a video and everything of it (events, transcript, vectors) in one transaction."""
-        if self.catalog.remove_video(video_id) is None:
-            raise UnknownVideoError(f"video {video_id} is not in {self.root}; has_video() tells before removing")
-        self._sync_after_write(video_id)
+        with self.writer:
+            if self.catalog.remove_video(video_id) is None:
+                raise UnknownVideoError(f"video {video_id} is not in {self.root}; has_video() tells before removing")
+            self._sync_after_write(video_id)
 
     def _sync_after_write(self, video_id: str) -> None:
         try:

@@ -19,6 +19,7 @@ from .errors import (
     NoAudioStreamError,
     NoVideoStreamError,
     SubtitleError,
+    TimeLimitError,
     VideoOpenError,
 )
 from .frames import sample_frames
@@ -52,6 +53,7 @@ __all__ = [
     "Scene",
     "SegmentConfig",
     "SubtitleError",
+    "TimeLimitError",
     "TimeSpan",
     "TranscriptSegment",
     "VideoAsset",

@@ -51,5 +51,9 @@ class DecodeError(MediaError):
     """Decoding failed part-way: a corrupt packet, or the file ends before its declared duration."""
 
 
+class TimeLimitError(MediaError):
+    """Work on the file (decoding, speech recognition) ran past its configured time limit."""
+
+
 class SubtitleError(MediaError):
     """A subtitle file or stream is malformed; the message gives the line or cue."""

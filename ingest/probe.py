@@ -39,12 +39,18 @@ _HASH_CHUNK = 1 << 20
 
 @dataclass(frozen=True)
 class MediaLimits:
-    """What longvid agrees to open. Files beyond a limit raise ``MediaLimitError`` before decoding."""
+    """What longvid agrees to open and how long it may work on one file.
+
+    Files beyond a size limit raise ``MediaLimitError`` before decoding; the time limits raise
+    ``TimeLimitError`` when indexing runs past them (checked between frame batches and transcript
+    segments, so a stage stops within one batch or segment of its limit)."""
 
     max_pixels: int = 8192 * 8192  # width * height of one frame; 8K UHD is 7680x4320
     max_duration_s: float = 48 * 3600.0  # longest video accepted (48 hours)
     max_fps: float = 1000.0  # declared frame rates above this are corrupt metadata
     max_file_bytes: int | None = None  # None: no size limit
+    max_decode_s: float | None = None  # wall seconds the visual pass (decode, encoder, OCR) may take per file
+    max_asr_s: float | None = None  # wall seconds speech recognition may take per file
 
 
 @dataclass(frozen=True)
@@ -121,16 +127,37 @@ def open_container(path: str | Path) -> Iterator[av.container.InputContainer]:
         container.close()
 
 
-def decode_stream(path: Path, container: av.container.InputContainer, stream) -> Iterator[av.frame.Frame]:
-    """Frames of one stream in presentation order; FFmpeg failures become ``DecodeError`` naming the file."""
-    frames = container.decode(stream)
+MAX_BAD_PACKETS = 32  # damaged packets skipped per stream before decoding gives up on the file
+
+
+def decode_stream(
+    path: Path, container: av.container.InputContainer, stream, max_bad_packets: int = MAX_BAD_PACKETS
+) -> Iterator[av.frame.Frame]:
+    """Frames of one stream in presentation order.
+
+    A packet that does not decode (a damaged spot: bit rot, a bad sector) is skipped with a warning, as
+    the ffmpeg command line does; more than ``max_bad_packets`` of them, or a container that cannot be
+    read on, raise ``DecodeError`` naming the file."""
+    packets = container.demux(stream)
+    bad = 0
     while True:
         try:
-            yield next(frames)
+            packet = next(packets)
         except StopIteration:
             return
         except av.error.FFmpegError as err:
-            raise DecodeError(path, f"{stream.type} stream {stream.index} does not decode: {err}") from err
+            raise DecodeError(path, f"{stream.type} stream {stream.index} cannot be read on: {err}") from err
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as err:
+            bad += 1
+            if bad > max_bad_packets:
+                raise DecodeError(path, f"{stream.type} stream {stream.index} does not decode: more than"
+                                        f" {max_bad_packets} damaged packets, the last: {err}") from err  # fmt: skip
+            log.warning("%s: skipped a damaged %s packet at %s s (%s)", path, stream.type,
+                        _seconds(packet.pts, stream.time_base), err)  # fmt: skip
+            continue
+        yield from frames
 
 
 def _seconds(value: int | None, time_base) -> float | None:
@@ -155,13 +182,15 @@ def _first_frame_rotation(path: Path, container: av.container.InputContainer, st
     raise VideoOpenError(path, f"video stream {stream.index} has no decodable frames")
 
 
-def probe(path: str | Path) -> MediaInfo:
+def probe(path: str | Path, limits: MediaLimits | None = None) -> MediaInfo:
     """Describe a media file's container and streams without ffprobe.
 
     Decodes the first frame of each video stream (to read its rotation and to prove it decodes); reads no
     other media data. Raises ``VideoOpenError`` when the file cannot be opened or a video stream's codec is
-    unknown.
+    unknown, and ``MediaLimitError`` before decoding anything when a stream declares a frame size beyond
+    ``limits`` (default :class:`MediaLimits`), so absurd headers cannot make it allocate gigabytes.
     """
+    limits = limits or MediaLimits()
     path = Path(path).resolve()
     with open_container(path) as container:
         videos, audios, subs = [], [], []
@@ -206,6 +235,8 @@ def probe(path: str | Path) -> MediaInfo:
                         is_text=codec in TEXT_SUBTITLE_CODECS,
                     )
                 )
+        for v in videos:
+            check_frame_size(path, v, limits)
         rotations = {v.index: _first_frame_rotation(path, container, container.streams[v.index]) for v in videos}
         videos = [VideoStreamInfo(**{**asdict(v), "rotation": rotations[v.index]}) for v in videos]
         duration = container.duration / av.time_base if container.duration else None
@@ -243,6 +274,18 @@ def _scan_duration(path: Path, stream_index: int) -> float:
     return max(0.0, end - start)
 
 
+def check_frame_size(path: Path, stream: VideoStreamInfo, limits: MediaLimits) -> None:
+    """Raise ``MediaLimitError`` for a declared frame size that is empty or over ``limits.max_pixels``."""
+    if stream.width <= 0 or stream.height <= 0:
+        raise MediaLimitError(path, f"video stream declares a size of {stream.width}x{stream.height}")
+    if stream.width * stream.height > limits.max_pixels:
+        raise MediaLimitError(
+            path,
+            f"frames are {stream.width}x{stream.height} = {stream.width * stream.height}"
+            f" pixels, over the limit of {limits.max_pixels} (MediaLimits.max_pixels)",
+        )
+
+
 def check_limits(info: MediaInfo, stream: VideoStreamInfo, duration_s: float, limits: MediaLimits) -> None:
     """Raise ``MediaLimitError`` when a file declares values beyond ``limits``."""
     path = info.path
@@ -252,14 +295,7 @@ def check_limits(info: MediaInfo, stream: VideoStreamInfo, duration_s: float, li
             f"file is {info.size_bytes} bytes, over the limit of {limits.max_file_bytes}"
             " (raise MediaLimits.max_file_bytes to accept it)",
         )
-    if stream.width <= 0 or stream.height <= 0:
-        raise MediaLimitError(path, f"video stream declares a size of {stream.width}x{stream.height}")
-    if stream.width * stream.height > limits.max_pixels:
-        raise MediaLimitError(
-            path,
-            f"frames are {stream.width}x{stream.height} = {stream.width * stream.height}"
-            f" pixels, over the limit of {limits.max_pixels} (MediaLimits.max_pixels)",
-        )
+    check_frame_size(path, stream, limits)
     if not (0 < stream.fps <= limits.max_fps):
         raise MediaLimitError(path, f"video declares {stream.fps} frames/s; expected (0, {limits.max_fps}]")
     if not math.isfinite(duration_s) or duration_s > limits.max_duration_s:
@@ -278,7 +314,7 @@ def open_video(path: str | Path, limits: MediaLimits | None = None) -> VideoAsse
     The first non-cover-art video stream is used. Raises ``NoVideoStreamError`` for audio-only files.
     """
     limits = limits or MediaLimits()
-    info = probe(path)
+    info = probe(path, limits)
     if not info.video:
         what = f"audio only: {', '.join(a.codec for a in info.audio)}" if info.audio else "no audio either"
         raise NoVideoStreamError(info.path, f"has no video stream ({what})")
