@@ -102,9 +102,11 @@ def extract_audio(
 
 def _audio_stream(path: Path, container: av.container.InputContainer, stream_index: int | None):
     if stream_index is None:
-        if not container.streams.audio:
-            raise NoAudioStreamError(path, "has no audio stream")
-        return container.streams.audio[0]
+        decodable = [s for s in container.streams.audio if s.codec_context is not None]
+        if not decodable:
+            raise NoAudioStreamError(path, "its audio streams have no decoder here" if container.streams.audio
+                                     else "has no audio stream")  # fmt: skip
+        return decodable[0]
     if not 0 <= stream_index < len(container.streams) or container.streams[stream_index].type != "audio":
         raise NoAudioStreamError(path, f"stream {stream_index} is not an audio stream")
     return container.streams[stream_index]

@@ -116,7 +116,7 @@ def open_container(path: str | Path) -> Iterator[av.container.InputContainer]:
     if path.stat().st_size == 0:
         raise VideoOpenError(path, "file is empty (0 bytes)")
     try:
-        container = av.open(str(path), mode="r")
+        container = av.open(str(path), mode="r", metadata_errors="replace")  # mangled tags must not stop us
     except av.error.InvalidDataError as err:
         raise VideoOpenError(path, f"not a media file FFmpeg can read ({err.strerror})") from err
     except (av.error.FFmpegError, OSError) as err:
@@ -220,8 +220,8 @@ def probe(path: str | Path, limits: MediaLimits | None = None) -> MediaInfo:
                     AudioStreamInfo(
                         index=stream.index,
                         codec=codec,
-                        sample_rate=ctx.sample_rate or 0,
-                        channels=ctx.channels or 0,
+                        sample_rate=(ctx.sample_rate or 0) if ctx is not None else 0,  # 0: no decoder for it
+                        channels=(ctx.channels or 0) if ctx is not None else 0,
                         duration_s=_seconds(stream.duration, tb),
                         language=stream.language,
                     )
@@ -324,6 +324,8 @@ def open_video(path: str | Path, limits: MediaLimits | None = None) -> VideoAsse
         log.debug("%s declares no duration; scanning packets", info.path)
         duration = _scan_duration(info.path, stream.index)
     check_limits(info, stream, duration, limits)
+    if any(a.codec == "unknown" for a in info.audio):
+        log.warning("%s: an audio stream has no decoder here; it is ignored", info.path)
     rotated = stream.rotation in (90, 270)
     return VideoAsset(
         video_id=content_id(info.path),
@@ -332,7 +334,7 @@ def open_video(path: str | Path, limits: MediaLimits | None = None) -> VideoAsse
         fps=stream.fps,
         width=stream.height if rotated else stream.width,
         height=stream.width if rotated else stream.height,
-        has_audio=bool(info.audio),
+        has_audio=any(a.codec != "unknown" for a in info.audio),
         rotation=stream.rotation,
         start_s=info.start_s,
         size_bytes=info.size_bytes,

@@ -32,6 +32,7 @@ EXPECTED = {
     "zero-fps.y4m": None,  # FFmpeg assumes 25 fps
     "negative-ts.mkv": None,
     "unknown-codec.mkv": "uses an unknown codec (no decoder)",
+    "unknown-audio-codec.mkv": None,  # the video is indexed without a transcript
     "audio-only.m4a": "has no video stream (audio only: aac)",
     "video-only.mp4": None,
     "subs-latin1.mp4": None,
@@ -44,8 +45,8 @@ EXPECTED = {
 def _clip(out: Path, source: str, seconds: float = 4, audio: bool = True, extra: str = "") -> None:
     tone = f"-f lavfi -t {seconds} -i sine=frequency=300:sample_rate=16000 -map 1:a -c:a aac" if audio else ""
     sep = ":" if "=" in source else "="
-    run_ffmpeg(f"-f lavfi -t {seconds} -i {source}{sep}size=160x90:rate=10 {tone} -map 0:v -c:v libx264 -preset ultrafast"
-               f" -pix_fmt yuv420p -threads 1 {extra} {{out}}", out=out)  # fmt: skip
+    run_ffmpeg(f"-f lavfi -t {seconds} -i {source}{sep}size=160x90:rate=10 {tone} -map 0:v -c:v libx264"
+               f" -preset ultrafast -pix_fmt yuv420p -threads 1 {extra} {{out}}", out=out)  # fmt: skip
 
 
 def _flip(source: Path, target: Path, flips: int = 60, seed: int = 1) -> None:
@@ -80,6 +81,8 @@ def corpus(tmp_path_factory) -> Path:
     mkv = (src / "b.mkv").read_bytes()
     assert b"V_MPEG4/ISO/AVC" in mkv
     (root / "unknown-codec.mkv").write_bytes(mkv.replace(b"V_MPEG4/ISO/AVC", b"V_MPEG4/ISO/XYZ"))  # same length
+    assert mkv.count(b"A_AAC") == 1
+    (root / "unknown-audio-codec.mkv").write_bytes(mkv.replace(b"A_AAC", b"A_XYZ"))
     _y4m(root / "huge.y4m", 9000, 9000)
     _y4m(root / "absurd.y4m", 100_000, 100_000)
     _y4m(root / "zero-fps.y4m", 160, 90, rate="0:1", frames=5)
@@ -132,6 +135,7 @@ def test_hostile_corpus_through_a_batch_job(corpus, tmp_path, monkeypatch):
         assert set(ODD_NAMES) <= set(by_name)  # names kept exactly
         assert all(e.span.start_s >= 0 for e in lib.index.events(by_name["negative-ts.mkv"].video_id))
         assert lib.index.transcript(by_name["video-only.mp4"].video_id) == []
+        assert not by_name["unknown-audio-codec.mkv"].has_audio
         assert "café crème à Zürich" in lib.index.events(by_name["subs-latin1.mp4"].video_id)[0].transcript
         overlap = " ".join(e.transcript for e in lib.index.events(by_name["subs-overlap.mp4"].video_id))
         assert "first overlapping cue" in overlap and "second inner cue" in overlap
