@@ -93,6 +93,7 @@ class Haystack:
     spec: HaystackSpec
     duration_s: float
     needles: tuple[PlacedNeedle, ...]
+    speech: tuple[PlacedNeedle, ...]  # every sentence in the soundtrack, needles and distractors, by time
 
 
 def niah_asset(name: str) -> Path:
@@ -144,8 +145,8 @@ def build_haystack(spec: HaystackSpec, work_dir: str | Path, needles: NeedleSet 
     duration = sum(s.duration_s for s in segments)
     speech = [(p.needle, p.span.start_s) for p in _spoken(spec, chosen["spoken"], duration)]
     speech += _distractor_speech(spec, rng, needles.distractor_speech, duration, [t for _, t in speech])
-    placed += [PlacedNeedle(n, TimeSpan(t, t + _clip_seconds(n)), t / duration)
-               for n, t in speech if n.kind == "spoken"]  # fmt: skip
+    said = [PlacedNeedle(n, TimeSpan(t, t + _clip_seconds(n)), t / duration) for n, t in sorted(speech, key=_at)]
+    placed += [p for p in said if p.needle.kind == "spoken"]
     stem = f"haystack-{round(spec.length_s)}s-seed{spec.seed}"
     audio = work / f"{stem}.wav"
     _write_audio(audio, duration, speech, rng)
@@ -156,7 +157,11 @@ def build_haystack(spec: HaystackSpec, work_dir: str | Path, needles: NeedleSet 
                f" -t {duration:.3f} -movflags +faststart {{out}}", listing=listing, audio=audio, out=out)  # fmt: skip
     audio.unlink()
     log.info("haystack %s: %.0f s, %d needles", out.name, duration, len(placed))
-    return Haystack(out, spec, duration, tuple(sorted(placed, key=lambda p: p.span.start_s)))
+    return Haystack(out, spec, duration, tuple(sorted(placed, key=lambda p: p.span.start_s)), tuple(said))
+
+
+def _at(item: tuple[Needle, float]) -> float:
+    return item[1]
 
 
 def _depths(count: int, kind: str) -> list[float]:

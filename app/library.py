@@ -14,6 +14,7 @@ entry that points at them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
@@ -141,19 +142,30 @@ class Library:
     def check(self, repair: bool = False) -> list[str]:
         """Integrity problems, [] when healthy: the index's checks (SQLite integrity, every vector id maps
         to an event and back, FAISS vs catalog) plus files no catalog entry explains: thumbnail folders of
-        unknown videos and temporary files left by interrupted writes. ``repair`` deletes those files
-        (FAISS caches rebuild themselves); it never touches the catalog."""
+        unknown videos and temporary files left by writes a crash cut short. ``repair`` deletes those
+        files, holding the writer and FAISS locks so that no write in progress loses its file; it never
+        touches the catalog (FAISS caches rebuild themselves)."""
         problems = self.index.check()
+        with contextlib.ExitStack() as locks:
+            if repair:
+                locks.enter_context(self.index.writer)
+                locks.enter_context(self.index.vectors.file_lock())
+            for path, what in self._orphans():
+                problems.append(f"{path.relative_to(self.root)}: {what}" + (" (removed)" if repair else ""))
+                if repair:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+        return problems
+
+    def _orphans(self) -> list[tuple[Path, str]]:
         known = {v.video_id for v in self.videos()}
         thumbs = self.root / "thumbs"
-        orphans = [d for d in sorted(thumbs.iterdir()) if d.is_dir() and d.name not in known] if thumbs.exists() else []
-        leftovers = sorted(p for p in self.root.rglob(".*.tmp") if p.is_file())
-        for path in [*orphans, *leftovers]:
-            what = "thumbnails of a video not in the catalog" if path in orphans else "temporary file of a cut write"
-            problems.append(f"{path.relative_to(self.root)}: {what}" + (" (removed)" if repair else ""))
-            if repair:
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-        return problems
+        dirs = [d for d in sorted(thumbs.iterdir()) if d.is_dir() and d.name not in known] if thumbs.exists() else []
+        # only where writers hold the locks check(repair=True) takes (not tokens/: answers write there)
+        temps = sorted(p for p in [*self.root.glob(".*.tmp"), *self.root.glob("thumbs/**/.*.tmp"),
+                                   *self.root.glob("vectors/.*.tmp")] if p.is_file())  # fmt: skip
+        return [(d, "thumbnails of a video not in the catalog") for d in dirs] + [
+            (t, "temporary file of a write cut short") for t in temps
+        ]
 
     def videos(self) -> list[VideoRecord]:
         return self.index.videos()

@@ -2,7 +2,8 @@
 
 The detector runs first and is cheap (about 20 ms on a 480-px frame); recognition runs only on the
 boxes it finds, so frames without text cost little. Frames are limited to ``max_side`` pixels, which is
-also what keeps spaces between Latin words (at larger sizes the Chinese-trained recogniser drops them)::
+also what keeps spaces between Latin words (at larger sizes the Chinese-trained recogniser drops them);
+words it still joins are split again with a dictionary (:mod:`longvid.encoders.wordsplit`)::
 
     >>> reader = OcrReader()
     >>> [line.text for line in reader.read(slide_rgb)]            # doctest: +SKIP
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ModelUnavailableError
+from .wordsplit import embedded_splitter
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +33,8 @@ class OcrLine:
 class OcrReader:
     """Reads text lines from RGB frames; lines below ``min_score`` or shorter than 2 chars are dropped."""
 
-    def __init__(self, min_score: float = 0.6, max_side: int = 480, threads: int | None = None):
+    def __init__(self, min_score: float = 0.6, max_side: int = 480, threads: int | None = None,
+                 split_words: bool = True):  # fmt: skip
         try:
             from rapidocr_onnxruntime import RapidOCR
         except ImportError as err:
@@ -41,6 +44,7 @@ class OcrReader:
             options["intra_op_num_threads"] = threads
         self.engine = RapidOCR(**options)
         self.min_score = min_score
+        self.splitter = embedded_splitter() if split_words else None  # BOARDINGGATE -> BOARDING GATE
 
     def read(self, frame: np.ndarray) -> tuple[OcrLine, ...]:
         """Text lines of one (H, W, 3) uint8 RGB frame, top to bottom."""
@@ -51,6 +55,8 @@ class OcrReader:
             text = " ".join(str(raw_text).split())
             if float(score) < self.min_score or len(text) < 2:
                 continue
+            if self.splitter is not None:
+                text = self.splitter.line(text)
             xs, ys = [p[0] for p in box], [p[1] for p in box]
             frac = (min(xs) / width, min(ys) / height, max(xs) / width, max(ys) / height)
             lines.append(OcrLine(text, float(score), tuple(round(v, 4) for v in frac)))

@@ -405,7 +405,7 @@ class VectorStore:
                 log.warning("FAISS: GPU resources failed (%s); searching on CPU", err)
         else:
             log.info("FAISS: searching on CPU (%s)", "disabled by VectorConfig.use_gpu" if gpus else "no GPU visible")
-        with self._file_lock():
+        with self.file_lock():
             for tmp in self.directory.glob(".*.tmp"):
                 log.info("removing %s left by an interrupted save", tmp)
                 tmp.unlink(missing_ok=True)
@@ -418,7 +418,8 @@ class VectorStore:
         return dict(self._indexes)
 
     @contextlib.contextmanager
-    def _file_lock(self) -> Iterator[None]:
+    def file_lock(self) -> Iterator[None]:
+        """Held while FAISS files are written or read, by every process sharing the library."""
         with open(self.directory / ".lock", "a+") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             try:
@@ -434,7 +435,7 @@ class VectorStore:
             if generation == self._generation:
                 return
             dims = source.channel_dims()
-            with self._file_lock():
+            with self.file_lock():
                 for channel in sorted(dims):
                     index = self._indexes.get(channel)
                     if index is None:
@@ -519,7 +520,7 @@ class VectorStore:
 
     def _persist(self, force: bool = False) -> None:
         """Save changed indexes: small ones always, large ones only when ``force`` (flush/close)."""
-        with self._file_lock():
+        with self.file_lock():
             for channel, index in self._indexes.items():
                 if channel not in self._dirty:
                     continue

@@ -8,6 +8,7 @@ import pytest
 import skimage.data
 
 from longvid.encoders import ModelUnavailableError, OcrReader, TextEmbedder, create_frame_encoder
+from longvid.encoders.wordsplit import embedded_splitter
 from longvid.ingest import FrameBatch
 from longvid.ingest.synth import text_slide
 
@@ -79,3 +80,20 @@ def test_ocr_reads_slides_and_ignores_photos():
     assert [line.text for line in lines] == ["LIGHTHOUSE PROJECT", "Deadline: March 3"]
     assert all(0 <= v <= 1 for line in lines for v in line.box) and lines[0].score > 0.9
     assert reader.read(np.ascontiguousarray(skimage.data.coffee())) == ()
+
+
+def test_ocr_puts_back_the_spaces_it_drops():
+    """At 320x180 the recogniser joins words; the dictionary splitter separates them again."""
+    slide = text_slide(["BOARDING GATE", "B17", "ROAD CLOSED UNTIL"], size=(320, 180), font_px=25)
+    joined = [line.text for line in OcrReader(split_words=False).read(slide)]
+    split = [line.text for line in OcrReader().read(slide)]
+    assert "BOARDINGGATE" in joined  # what RapidOCR returns on its own
+    assert split == ["BOARDING GATE", "B17", "ROAD CLOSED UNTIL"]
+
+
+def test_word_splitter_splits_only_what_spells_dictionary_words():
+    splitter = embedded_splitter()
+    assert splitter.line("QUARTERLYREVIEW / SPECIALOFTHEDAY") == "QUARTERLY REVIEW / SPECIAL OF THE DAY"
+    assert splitter.line("Backintenminutes") == "Back in ten minutes"
+    for kept in ("LASAGNA", "ROSALIND", "Copenhagen", "misunderstanding", "B17", "00:00:04.000", "Deadline: March 3"):
+        assert splitter.line(kept) == kept
