@@ -8,9 +8,10 @@
 Safe by default: it binds to 127.0.0.1; videos are added by server-side path only from under
 ``allowed_roots`` (anything else, ``..`` and symlinks out included, is refused) or uploaded (video
 suffixes only, at most ``max_upload`` bytes, copied into ``LIBRARY/uploads``); files are served only
-from those roots and the library folder. A citation in an answer is a link; clicking it seeks the
-player to that moment (a small script in the page's head, delegated on ``.lv-cite`` links). The page's
-handlers live in :class:`WebApp` so they can be tested without a browser.
+from those roots and the library's ``thumbs`` and ``uploads`` folders (never its catalog). A citation
+in an answer is a link; clicking it seeks the player to that moment (a small script in the page's
+head, delegated on ``.lv-cite`` links). The page's handlers live in :class:`WebApp` so they can be
+tested without a browser.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 ALL_VIDEOS = "All videos"
 MAX_UPLOAD_BYTES = 4 << 30  # 4 GiB
+UPLOADS = "uploads"  # LIBRARY/uploads holds uploaded videos
 SEEK_SCRIPT = """
 <script>
 document.addEventListener("click", (event) => {
@@ -53,6 +55,11 @@ def inside_roots(path: str | Path, roots: Sequence[Path]) -> Path | None:
     """``path`` resolved (symlinks and ``..`` included) when it lies under one of ``roots``, else None."""
     resolved = Path(path).expanduser().resolve()
     return resolved if any(resolved.is_relative_to(root) for root in roots) else None
+
+
+def served_library_dirs(library: Library) -> list[Path]:
+    """The library folders the page may load files from: keyframe thumbnails and uploaded videos."""
+    return [(library.root / "thumbs").resolve(), (library.root / UPLOADS).resolve()]
 
 
 def answer_html(answer: Answer) -> str:
@@ -96,7 +103,7 @@ class WebApp:
             return f"Refused: {source.name} is not a video file ({', '.join(sorted(VIDEO_SUFFIXES))})."
         if source.stat().st_size > self.max_upload:
             return f"Refused: {source.name} is {source.stat().st_size} bytes, over the {self.max_upload}-byte limit."
-        target = self.library.root / "uploads" / source.name
+        target = self.library.root / UPLOADS / source.name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)
         return self._add(target)
@@ -143,7 +150,7 @@ class WebApp:
                              "relevance": [by_start.get(e.span.start_s, 0.0) for e in events]})  # fmt: skip
 
     def _servable(self, path: str) -> str | None:
-        resolved = inside_roots(path, [*self.roots, self.library.root.resolve()])
+        resolved = inside_roots(path, [*self.roots, *served_library_dirs(self.library)])
         return str(resolved) if resolved else None
 
 
@@ -192,7 +199,8 @@ def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks
 def launch(ui: gr.Blocks, library: Library, allowed_roots: Sequence[str | Path], host: str = "127.0.0.1",
            port: int | None = None, auth: tuple[str, str] | None = None, block: bool = True,
            max_upload: int = MAX_UPLOAD_BYTES):  # fmt: skip
-    """Serve ``ui``; files are served only from ``allowed_roots`` and the library folder."""
-    paths = [str(Path(r).resolve()) for r in allowed_roots] + [str(library.root.resolve())]
+    """Serve ``ui``; files are served only from ``allowed_roots`` and the library's thumbnails and uploads
+    (never its catalog)."""
+    paths = [str(Path(r).resolve()) for r in allowed_roots] + [str(d) for d in served_library_dirs(library)]
     return ui.launch(server_name=host, server_port=port, auth=auth, allowed_paths=paths, head=SEEK_SCRIPT,
                      max_file_size=max_upload, prevent_thread_lock=not block, quiet=True)  # fmt: skip
