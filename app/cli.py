@@ -19,9 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -68,13 +69,6 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         kind = "text" if s.is_text else "bitmap"
         print(f"  #{s.index} subtitle {s.codec} ({kind}), language {s.language or '?'}")
     return 0
-
-
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
 
 
 def _cmd_scenes(args: argparse.Namespace) -> int:
@@ -257,40 +251,38 @@ def _cmd_eval_niah(args: argparse.Namespace) -> int:
     return 0
 
 
-def _duration(text: str) -> float:
-    """``90s``, ``30m``, ``1.5h`` or plain seconds, as seconds."""
-    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower())
-    try:
-        value = float(text[:-1] if scale else text) * (scale or 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a length like 90s, 30m or 1.5h") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
+def _quantity(parse: Callable[[str], float], what: str) -> Callable[[str], float]:
+    """An argparse type: ``parse(text)`` (lower-cased), which must be positive; errors say ``what`` it takes."""
+
+    def convert(text: str) -> float:
+        try:
+            value = parse(text.strip().lower())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+        return value
+
+    return convert
 
 
-def _pixels(text: str) -> int:
-    """``3840x2160`` or a plain pixel count."""
-    try:
-        width, _, height = text.lower().partition("x")
-        value = int(width) * int(height) if height else int(width)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT or a pixel count") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
+def _scaled(text: str, units: dict[str, int]) -> float:
+    scale = units.get(text[-1:])
+    return float(text[:-1] if scale else text) * (scale or 1)
 
 
-def _bytes(text: str) -> int:
-    """``4G``, ``500M``, ``64K`` or plain bytes (powers of 1024)."""
-    scale = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}.get(text[-1:].lower())
-    try:
-        value = int(float(text[:-1] if scale else text) * (scale or 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4G, 500M or 1048576") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
+def _area(text: str) -> int:
+    parts = [int(p) for p in text.split("x")]
+    if len(parts) > 2:
+        raise ValueError(text)
+    return math.prod(parts)
+
+
+_duration = _quantity(lambda t: _scaled(t, {"s": 1, "m": 60, "h": 3600}), "a length like 90s, 30m or 1.5h")
+_bytes = _quantity(lambda t: int(_scaled(t, {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40})),
+                   "a size like 4G, 500M or 1048576 (bytes)")  # fmt: skip
+_pixels = _quantity(_area, "WIDTHxHEIGHT or a pixel count")
+_positive = _quantity(float, "a number")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -64,7 +64,28 @@ def test_usage_errors_exit_2(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["scenes", "--fps", "-1", str(DEMO)])
     assert exc.value.code == 2
-    assert "must be a positive number" in capsys.readouterr().err
+    assert "'-1' must be positive" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         main(["scenes", "--min-scene", "50", "--max-scene", "10", str(DEMO)])
     assert exc.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [("--max-size=4Q", "is not a size like 4G"), ("--max-pixels=4x5x6", "is not WIDTHxHEIGHT"),
+     ("--max-duration=-2m", "must be positive"), ("--asr-timeout=soon", "is not a length")],
+)  # fmt: skip
+def test_limit_flags_are_parsed_or_refused(flag, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["index", flag, str(DEMO)])
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_limit_flags_reach_the_library(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr("longvid.app.jobs.run_index_job", lambda lib, *a, **k: seen.update(limits=lib.limits) or [])
+    main(["index", "--library", str(tmp_path / "lib"), "--max-size=1.5K", "--max-pixels=640x360",
+              "--max-duration=1.5h", "--decode-timeout=90s", "--asr-timeout=2m", str(DEMO)])  # fmt: skip
+    limits = seen["limits"]
+    assert (limits.max_file_bytes, limits.max_pixels, limits.max_duration_s) == (1536, 230400, 5400.0)
+    assert (limits.max_decode_s, limits.max_asr_s) == (90.0, 120.0)
