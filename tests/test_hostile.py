@@ -30,7 +30,8 @@ EXPECTED = {
     "huge.y4m": "9000x9000 = 81000000 pixels, over the limit",
     "absurd.y4m": "cannot open",  # 100000x100000: FFmpeg itself refuses
     "zero-fps.y4m": None,  # FFmpeg assumes 25 fps
-    "negative-ts.mkv": None,
+    "negative-ts.ts": None,  # MPEG-TS keeps timestamps that start at -0.6 s
+    "no-timestamps.mkv": None,  # Matroska with negative times disabled: frames come without any
     "unknown-codec.mkv": "uses an unknown codec (no decoder)",
     "unknown-audio-codec.mkv": None,  # the video is indexed without a transcript
     "audio-only.m4a": "has no video stream (audio only: aac)",
@@ -86,7 +87,9 @@ def corpus(tmp_path_factory) -> Path:
     _y4m(root / "huge.y4m", 9000, 9000)
     _y4m(root / "absurd.y4m", 100_000, 100_000)
     _y4m(root / "zero-fps.y4m", 160, 90, rate="0:1", frames=5)
-    _clip(root / "negative-ts.mkv", "smptehdbars", extra="-output_ts_offset -2")
+    shift = "-output_ts_offset -2 -avoid_negative_ts disabled"
+    _clip(root / "negative-ts.ts", "smptehdbars", extra=shift)
+    _clip(root / "no-timestamps.mkv", "pal75bars", extra=shift)
     run_ffmpeg("-f lavfi -t 3 -i sine=frequency=500 -c:a aac {out}", out=root / "audio-only.m4a")
     _clip(root / "video-only.mp4", "rgbtestsrc", audio=False)
     _clip(root / "subs-latin1.mp4", "color=c=red", audio=False)
@@ -133,7 +136,8 @@ def test_hostile_corpus_through_a_batch_job(corpus, tmp_path, monkeypatch):
         assert lib.check() == []
         by_name = {Path(v.path).name: v for v in lib.videos()}
         assert set(ODD_NAMES) <= set(by_name)  # names kept exactly
-        assert all(e.span.start_s >= 0 for e in lib.index.events(by_name["negative-ts.mkv"].video_id))
+        for name in ("negative-ts.ts", "no-timestamps.mkv"):
+            assert all(e.span.start_s >= 0 for e in lib.index.events(by_name[name].video_id))
         assert lib.index.transcript(by_name["video-only.mp4"].video_id) == []
         assert not by_name["unknown-audio-codec.mkv"].has_audio
         assert "café crème à Zürich" in lib.index.events(by_name["subs-latin1.mp4"].video_id)[0].transcript
