@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import tomllib
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -143,7 +143,8 @@ def build_haystack(spec: HaystackSpec, work_dir: str | Path, needles: NeedleSet 
     chosen = {kind: needles.of_kind(kind)[: spec.per_kind] for kind in KINDS}
     segments, placed = _video_track(spec, work, rng, chosen, needles.distractor_slides)
     duration = sum(s.duration_s for s in segments)
-    speech = [(p.needle, p.span.start_s) for p in _spoken(spec, chosen["spoken"], duration)]
+    speech = [(n, round(d * duration, 2)) for d, n in zip(_depths(len(chosen["spoken"]), "spoken"), chosen["spoken"],
+                                                           strict=True)]  # fmt: skip
     speech += _distractor_speech(spec, rng, needles.distractor_speech, duration, [t for _, t in speech])
     said = [PlacedNeedle(n, TimeSpan(t, t + _clip_seconds(n)), t / duration) for n, t in sorted(speech, key=_at)]
     placed += [p for p in said if p.needle.kind == "spoken"]
@@ -265,12 +266,6 @@ def _panned_image(spec: HaystackSpec, image: np.ndarray, duration_s: float, out:
         crop = f"crop={width}:{height}:x={vx:.3f}*t:y={vy:.3f}*t"
         run_ffmpeg(f"-loop 1 -framerate {spec.fps} -t {duration_s} -i {{png}} -vf {scale},{crop},setsar=1"
                    f" {_encode_args(spec)} {{out}}", png=png, out=out)  # fmt: skip
-
-
-def _spoken(spec: HaystackSpec, needles: Sequence[Needle], duration_s: float) -> Iterator[PlacedNeedle]:
-    for depth, needle in zip(_depths(len(needles), "spoken"), needles, strict=True):
-        start = round(depth * duration_s, 2)
-        yield PlacedNeedle(needle, TimeSpan(start, start + _clip_seconds(needle)), depth)
 
 
 def _distractor_speech(
