@@ -48,6 +48,7 @@ from longvid.ingest import (
     TimeSpan,
     TranscriptSegment,
     VideoAsset,
+    Word,
     read_embedded_subtitles,
     read_subtitles,
     sample_frames,
@@ -323,16 +324,31 @@ def split_spans(spans: Iterable[TimeSpan], max_s: float) -> list[TimeSpan]:
 
 
 def spoken_in(transcript: Sequence[TranscriptSegment], span: TimeSpan) -> str:
-    """The words said inside ``span``: by word times when known, else whole segments by their midpoint."""
+    """The words said inside ``span``. With word times, each sentence goes whole to the event that holds
+    most of its words (the first word breaks ties), so a sentence said across a scene cut is quoted and
+    found in one piece; without them, whole segments go by their midpoint."""
     words = []
     for seg in transcript:
         if seg.span.end_s < span.start_s or seg.span.start_s >= span.end_s:
             continue
         if seg.words:
-            words += [w.text.strip() for w in seg.words if span.contains(w.span.mid_s)]
+            for sentence in _sentences(seg.words):
+                inside = [span.contains(w.span.mid_s) for w in sentence]
+                if 2 * sum(inside) > len(inside) or (2 * sum(inside) == len(inside) and inside[0]):
+                    words += [w.text.strip() for w in sentence]
         elif span.contains(seg.span.mid_s):
             words.append(seg.text.strip())
     return " ".join(w for w in words if w)
+
+
+def _sentences(words: Sequence[Word]) -> list[list[Word]]:
+    """``words`` cut after every word that ends with ``.``, ``?`` or ``!``."""
+    out: list[list[Word]] = [[]]
+    for word in words:
+        out[-1].append(word)
+        if word.text.strip().endswith((".", "?", "!")):
+            out.append([])
+    return [s for s in out if s]
 
 
 def top_tags(rows: Iterable[Sequence[str]], limit: int) -> tuple[str, ...]:

@@ -17,13 +17,20 @@ def test_split_spans_bounds_event_length():
     assert spans[-1].end_s == 75 and all(a.end_s == b.start_s for a, b in itertools.pairwise(spans))
 
 
-def test_spoken_in_uses_word_times():
-    seg = TranscriptSegment("v", TimeSpan(8, 14), "over the boundary here",
-                            words=(Word(TimeSpan(8, 9), " over"), Word(TimeSpan(9, 9.8), " the"),
-                                   Word(TimeSpan(10.2, 11), " boundary"), Word(TimeSpan(12, 13), " here")))  # fmt: skip
+def test_spoken_in_keeps_each_sentence_whole_in_one_event():
+    def words(*timed):
+        return tuple(Word(TimeSpan(t, t + 0.4), f" {w}") for w, t in timed)
+
+    straddling = TranscriptSegment("v", TimeSpan(7, 11), "The key is under the pot.",
+                                   words=words(("The", 7), ("key", 8), ("is", 8.5), ("under", 9), ("the", 9.5),
+                                               ("pot.", 10.2)))  # fmt: skip
+    two = TranscriptSegment("v", TimeSpan(9, 14), "Hello there. Bye now.",
+                            words=words(("Hello", 9.0), ("there.", 10.5), ("Bye", 11), ("now.", 13)))  # fmt: skip
     no_words = TranscriptSegment("v", TimeSpan(3, 5), "subtitle cue")
-    assert spoken_in([no_words, seg], TimeSpan(0, 10)) == "subtitle cue over the"
-    assert spoken_in([no_words, seg], TimeSpan(10, 20)) == "boundary here"
+    first, second = TimeSpan(0, 10), TimeSpan(10, 20)
+    transcript = [no_words, straddling, two]
+    assert spoken_in(transcript, first) == "subtitle cue The key is under the pot. Hello there."  # ties: first word
+    assert spoken_in(transcript, second) == "Bye now."
 
 
 def test_top_tags_votes_by_rank():
