@@ -87,3 +87,17 @@ def test_min_scene_keeps_the_stronger_of_two_close_cuts():
 def test_config_validation():
     with pytest.raises(ValueError, match="min_scene_s < max_scene_s"):
         SegmentConfig(min_scene_s=10, max_scene_s=5)
+
+
+def test_color_histograms_count_each_grid_cell():
+    from longvid.ingest.features import color_histograms
+    from longvid.ingest.types import FrameBatch
+
+    pixels = np.zeros((2, 4, 4, 3), np.uint8)
+    pixels[0, :2, :2] = (255, 0, 0)  # frame 0: top-left cell red, the rest black
+    pixels[1, 2:, 2:] = (0, 0, 255)  # frame 1: bottom-right cell blue
+    pixels[1, 0, 0] = (64, 128, 192)  # ... and one pixel of level (1, 2, 3) in the top-left cell
+    h = color_histograms(FrameBatch("v", np.array([0.0, 1.0]), pixels), levels=4).embeddings.reshape(2, 4, 64)
+    assert h.sum(axis=(1, 2)).tolist() == [1.0, 1.0]
+    assert h[0, 0, 48] == 0.25 and h[0, 1, 0] == h[0, 2, 0] == h[0, 3, 0] == 0.25  # red = (3, 0, 0) -> 48
+    assert h[1, 3, 3] == 0.25 and h[1, 0, 0] == 0.1875 and h[1, 0, 16 + 8 + 3] == 0.0625
