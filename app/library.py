@@ -95,7 +95,8 @@ class Library:
             )
         return profile
 
-    def _record_profile(self) -> None:
+    def record_profile(self) -> None:
+        """Write ``profile.json`` unless present; writers that bypass :meth:`store` (benchmarks) call it."""
         stored = self.root / PROFILE_FILE
         if not stored.exists():
             atomic_write_bytes(stored, json.dumps(self.profile.to_dict(), indent=2).encode())
@@ -134,7 +135,7 @@ class Library:
             already = self.skipped(built.video.video_id, path)  # the same content may have been built twice
             if already is not None:
                 return already
-            self._record_profile()
+            self.record_profile()
             self._write_thumbnails(built.video.video_id, built.thumbnails)
             self.index.add_video(built.video, built.events, built.vectors, built.transcript)
         return AddResult(built.video.video_id, path, "indexed", len(built.events), built)

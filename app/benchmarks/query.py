@@ -63,7 +63,7 @@ def fill_library(root: Path, hours: int, event_s: float, seed: int = 0) -> tuple
     per_video = int(3600 / event_s)
     samples: list[str] = []
     with Library(root, profile="embedded") as lib:
-        lib._record_profile()
+        lib.record_profile()
         for v in range(hours):
             video_id = f"synthetic{v:04d}"
             record = VideoRecord(video_id, f"/videos/{video_id}.mp4", 3600.0, 25.0, 1280, 720, True)
