@@ -19,27 +19,25 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
+from importlib.metadata import entry_points
 from pathlib import Path
 
-from longvid.ingest import MediaError, MediaLimits, SegmentConfig, detect_scenes, open_video, probe
+from longvid.ingest import LongvidError, MediaLimits, SegmentConfig, detect_scenes, open_video, probe, timecode
 from longvid.ingest.backends import BACKENDS
 
-from . import doctor
+from . import argtypes, doctor
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIBRARY = "longvid-library"
 
 
-def _timecode(t_s: float) -> str:
-    minutes, seconds = divmod(t_s, 60.0)
-    hours, minutes = divmod(int(minutes), 60)
-    return f"{hours:02d}:{minutes:02d}:{seconds:06.3f}"
+def _clock(t_s: float) -> str:  # listings: hours always, milliseconds
+    return timecode(t_s, hours=True, decimals=3)
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
@@ -87,22 +85,26 @@ def _cmd_scenes(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out, indent=2))
         return 0
-    print(f"{asset.path.name}: {len(scenes)} scenes over {_timecode(asset.duration_s)} (id {asset.video_id})")
+    print(f"{asset.path.name}: {len(scenes)} scenes over {_clock(asset.duration_s)} (id {asset.video_id})")
     for s in scenes:
         print(
-            f"  {s.index:4d}  {_timecode(s.span.start_s)} - {_timecode(s.span.end_s)}"
-            f"  ({s.span.duration_s:7.2f} s, {s.cut})"
+            f"  {s.index:4d}  {_clock(s.span.start_s)} - {_clock(s.span.end_s)}  ({s.span.duration_s:7.2f} s, {s.cut})"
         )
     return 0
 
 
-def _library_path(args: argparse.Namespace) -> Path:
+def library_help() -> str:
+    """The ``--library`` option's help, shared by every subcommand that takes one."""
+    return f"library directory (default: $LONGVID_LIBRARY or ./{DEFAULT_LIBRARY})"
+
+
+def library_path(args: argparse.Namespace) -> Path:
     return Path(args.library or os.environ.get("LONGVID_LIBRARY") or DEFAULT_LIBRARY)
 
 
 def _existing_library(args: argparse.Namespace) -> Path | None:
     """The library to read, or None (after saying why) when there is none there yet."""
-    path = _library_path(args)
+    path = library_path(args)
     if not (path / "catalog.sqlite").exists():
         print(f"longvid {args.command}: error: no library at {path}; index videos first: "
               f"longvid index --library {path} VIDEO...", file=sys.stderr)  # fmt: skip
@@ -116,7 +118,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
     limits = MediaLimits(max_pixels=args.max_pixels, max_duration_s=args.max_duration, max_file_bytes=args.max_size,
                          max_decode_s=args.decode_timeout, max_asr_s=args.asr_timeout)  # fmt: skip
-    with Library(_library_path(args), profile=args.profile, show_progress=args.progress, limits=limits) as lib:
+    with Library(library_path(args), profile=args.profile, show_progress=args.progress, limits=limits) as lib:
         results = run_index_job(lib, args.paths, recursive=args.recursive, retries=args.retries,
                                 workers=args.workers, show_progress=args.progress, ray=args.ray)  # fmt: skip
     if not results:
@@ -165,7 +167,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
         print("no matching moments")
     for rank, h in enumerate(hits, start=1):
         why = "; ".join(f"{m.channel}: {m.why}" for m in h.matches)
-        print(f"{rank:2d}. {Path(h.path).name} {_timecode(h.start_s)}-{_timecode(h.end_s)}  score {h.score:.4f}")
+        print(f"{rank:2d}. {Path(h.path).name} {_clock(h.start_s)}-{_clock(h.end_s)}  score {h.score:.4f}")
         print(f"    {h.snippet.replace(chr(10), ' | ')[:160]}")
         print(f"    ({why})")
     return 0
@@ -186,7 +188,7 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         return 0
     print(answer.text)
     for i, c in enumerate(answer.citations, start=1):
-        print(f"  [{i}] {Path(c.path).name} {_timecode(c.start_s)}-{_timecode(c.end_s)}  (video {c.video_id})")
+        print(f"  [{i}] {Path(c.path).name} {_clock(c.start_s)}-{_clock(c.end_s)}  (video {c.video_id})")
     return 0
 
 
@@ -201,88 +203,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if not password:
             args.parser.error("--auth must be USER:PASSWORD")
         auth = (user, password)
-    with Library(_library_path(args), profile=args.profile) as lib:
+    with Library(library_path(args), profile=args.profile) as lib:
         print(f"longvid: serving {lib.root} on http://{args.host}:{args.port} (videos from {', '.join(roots)})")
         launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth)
     return 0
-
-
-def _cmd_eval_mc(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_mc, load_items
-    from .library import Library
-
-    items = load_items(args.file)
-    with Library(_library_path(args), profile=args.profile) as lib:
-        report = evaluate_mc(lib, items)
-    for r in report.results:
-        mark = "ok " if r.correct else "MISS"
-        print(f"{mark} {r.item.question}  chose {r.item.options[r.chosen]!r}, right {r.item.options[r.item.answer]!r}")
-    right = sum(r.correct for r in report.results)
-    print(f"accuracy {right}/{len(report.results)} = {report.accuracy:.3f}")
-    return 0
-
-
-def _cmd_eval_niah(args: argparse.Namespace) -> int:
-    from .haystack import HaystackSpec
-    from .library import Library
-    from .niah import heatmap, run_niah
-
-    work = Path(args.work)
-    lengths = [1800.0] if args.quick else args.lengths
-    specs = [HaystackSpec(length_s=s, per_kind=args.per_kind, seed=args.seed) for s in lengths]
-    with Library(work / "library", profile=args.profile) as lib:
-        report = run_niah(specs, work, library=lib, progress=args.progress)
-    (work / "niah-report.json").write_text(report.to_json())
-    picture = heatmap(report, args.heatmap or work / "niah-heatmap.png")
-    print("kind       needles  hit@1  hit@5   IoU   read")
-    summary = report.summary()
-    for kind, row in summary.items():
-        read = f"{row['read']:.2f}" if "read" in row else "   -"
-        print(f"{kind:<10} {row['needles']:>7}  {row['hit@1']:.2f}  {row['hit@5']:.2f}  {row['iou']:.2f}  {read}")
-    for t in report.timings:
-        print(f"haystack {t.length_s / 60:.1f} min: built in {t.build_s:.0f} s, indexed in {t.index_s:.0f} s"
-              f" ({t.length_s / max(t.index_s, 1e-9):.0f}x real time), questions in {t.query_s:.1f} s")  # fmt: skip
-    print(f"report {work / 'niah-report.json'}, heatmap {picture}")
-    if args.min_hit5 is not None:
-        low = [k for k in ("spoken", "on_screen") if summary.get(k, {}).get("hit@5", 0.0) < args.min_hit5]
-        if low:
-            print(f"longvid eval niah: hit@5 below {args.min_hit5} for {', '.join(low)}", file=sys.stderr)
-            return 1
-    return 0
-
-
-def _quantity(parse: Callable[[str], float], what: str) -> Callable[[str], float]:
-    """An argparse type: ``parse(text)`` (lower-cased), which must be positive; errors say ``what`` it takes."""
-
-    def convert(text: str) -> float:
-        try:
-            value = parse(text.strip().lower())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-        return value
-
-    return convert
-
-
-def _scaled(text: str, units: dict[str, int]) -> float:
-    scale = units.get(text[-1:])
-    return float(text[:-1] if scale else text) * (scale or 1)
-
-
-def _area(text: str) -> int:
-    parts = [int(p) for p in text.split("x")]
-    if len(parts) > 2:
-        raise ValueError(text)
-    return math.prod(parts)
-
-
-_duration = _quantity(lambda t: _scaled(t, {"s": 1, "m": 60, "h": 3600}), "a length like 90s, 30m or 1.5h")
-_bytes = _quantity(lambda t: int(_scaled(t, {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40})),
-                   "a size like 4G, 500M or 1048576 (bytes)")  # fmt: skip
-_pixels = _quantity(_area, "WIDTHxHEIGHT or a pixel count")
-_positive = _quantity(float, "a number")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -306,17 +230,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a video file")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.add_argument(
-        "--fps", type=_positive, default=defaults.fps, help="frames analysed per second (default %(default)s)"
+        "--fps", type=argtypes.positive, default=defaults.fps, help="frames analysed per second (default %(default)s)"
     )
     p.add_argument(
         "--min-scene",
-        type=_positive,
+        type=argtypes.positive,
         default=defaults.min_scene_s,
         help="shortest scene in seconds (default %(default)s)",
     )
     p.add_argument(
         "--max-scene",
-        type=_positive,
+        type=argtypes.positive,
         default=defaults.max_scene_s,
         help="longest scene in seconds before a forced split (default %(default)s)",
     )
@@ -329,42 +253,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_scenes, parser=p)
 
-    library_help = f"library directory (default: $LONGVID_LIBRARY or ./{DEFAULT_LIBRARY})"
+    lib_help = library_help()
     p = sub.add_parser("index", help="index videos into a library; already indexed files are skipped")
     p.add_argument("paths", nargs="+", help="video files and folders")
     p.add_argument("-r", "--recursive", action="store_true", help="search folders' subfolders too")
-    p.add_argument("--retries", type=int, default=1, help="retries after an I/O or runtime error (default 1)")
-    p.add_argument("--workers", type=int, default=1,
+    p.add_argument(
+        "--retries", type=argtypes.count_or_zero, default=1, help="retries after an I/O or runtime error (default 1)"
+    )
+    p.add_argument("--workers", type=argtypes.count, default=1,
                    help="processes building videos in parallel, each with its own models (default 1)")  # fmt: skip
     p.add_argument("--ray", metavar="ADDRESS", help="build on Ray actors: auto, local or ray://HOST:PORT")
-    p.add_argument("--library", help=library_help)
+    p.add_argument("--library", help=lib_help)
     p.add_argument("--profile", help="embedded, gpu, auto or a .toml file (default: the library's own, else auto)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),
                    help="show progress bars (default: when stderr is a terminal)")  # fmt: skip
     limits = MediaLimits()
-    p.add_argument("--max-duration", type=_duration, default=limits.max_duration_s,
+    p.add_argument("--max-duration", type=argtypes.duration, default=limits.max_duration_s,
                    help="refuse longer videos, e.g. 3h (default 48h)")  # fmt: skip
-    p.add_argument("--max-pixels", type=_pixels, default=limits.max_pixels,
+    p.add_argument("--max-pixels", type=argtypes.pixels, default=limits.max_pixels,
                    help="refuse larger frames: WIDTHxHEIGHT or a pixel count (default 8192x8192)")  # fmt: skip
-    p.add_argument("--max-size", type=_bytes, help="refuse larger files, e.g. 4G (default: no limit)")
-    p.add_argument("--decode-timeout", type=_duration, help="give up on a file whose decoding takes longer, e.g. 20m")
-    p.add_argument("--asr-timeout", type=_duration, help="give up on a file whose speech recognition takes longer")
+    p.add_argument("--max-size", type=argtypes.byte_size, help="refuse larger files, e.g. 4G (default: no limit)")
+    p.add_argument(
+        "--decode-timeout", type=argtypes.duration, help="give up on a file whose decoding takes longer, e.g. 20m"
+    )
+    p.add_argument(
+        "--asr-timeout", type=argtypes.duration, help="give up on a file whose speech recognition takes longer"
+    )
     p.set_defaults(func=_cmd_index)
 
     def reader_options(p: argparse.ArgumentParser) -> None:  # what search and ask share
         p.add_argument("--video", help="only this video id")
-        p.add_argument("--library", help=library_help)
+        p.add_argument("--library", help=lib_help)
         p.add_argument("--profile", help="default: the profile the library was built with")
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
     p = sub.add_parser("check", help="check a library's integrity: SQLite, vectors vs events, orphan files")
-    p.add_argument("--library", help=library_help)
+    p.add_argument("--library", help=lib_help)
     p.add_argument("--repair", action="store_true", help="delete orphan files (the catalog is never changed)")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("search", help="find the moments matching a query across the library")
     p.add_argument("query", help="what you are looking for, in words")
-    p.add_argument("-k", type=int, default=5, help="how many moments (default %(default)s)")
+    p.add_argument("-k", type=argtypes.count, default=5, help="how many moments (default %(default)s)")
     reader_options(p)
     p.set_defaults(func=_cmd_search)
 
@@ -373,36 +303,25 @@ def build_parser() -> argparse.ArgumentParser:
     reader_options(p)
     p.set_defaults(func=_cmd_ask)
 
-    p = sub.add_parser("eval", help="evaluations; `longvid eval mc FILE.json`: multiple-choice accuracy")
-    evals = p.add_subparsers(dest="evaluation", required=True, metavar="EVALUATION")
-    e = evals.add_parser("mc", help="Video-MME / MLVU style multiple-choice JSON, answered through ask")
-    e.add_argument("file", help="JSON list of {video, question, options|candidates, answer}")
-    e.add_argument("--library", help=library_help)
-    e.add_argument("--profile", help="default: the library's own, else auto")
-    e.set_defaults(func=_cmd_eval_mc)
-    e = evals.add_parser("niah", help="needle in a video haystack: spoken, on-screen and visual needles at known times")
-    e.add_argument("--quick", action="store_true", help="one 30-minute haystack (the CI run); ignores --lengths")
-    e.add_argument("--lengths", type=_duration, nargs="+", default=[1800.0, 3600.0, 7200.0],
-                   help="haystack lengths, e.g. 30m 1h 2h (the default)")  # fmt: skip
-    e.add_argument("--per-kind", type=int, default=10, help="needles of each kind per haystack (default 10, the most)")
-    e.add_argument("--seed", type=int, default=0, help="haystack layout seed (default 0)")
-    e.add_argument("--work", default="niah-work", help="videos, clip pool, library, report (default %(default)s)")
-    e.add_argument("--heatmap", help="PNG to draw (default: WORK/niah-heatmap.png)")
-    e.add_argument("--profile", default="embedded", help="profile for the evaluation library (default %(default)s)")
-    e.add_argument("--min-hit5", type=float, help="exit 1 if spoken or on-screen hit@5 is below this")
-    e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),
-                   help="show progress bars (default: when stderr is a terminal)")  # fmt: skip
-    e.set_defaults(func=_cmd_eval_niah)
-
     p = sub.add_parser("serve", help="the web app: add videos, ask questions, click citations to seek")
-    p.add_argument("--library", help=library_help)
+    p.add_argument("--library", help=lib_help)
     p.add_argument("--profile", help="default: the library's own, else auto")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default %(default)s: this machine only)")
-    p.add_argument("--port", type=int, default=7860, help="port (default %(default)s)")
+    p.add_argument("--port", type=argtypes.port, default=7860, help="port (default %(default)s)")
     p.add_argument("--root", action="append", help="folder videos may be added from (repeatable; default: cwd)")
     p.add_argument("--auth", help="USER:PASSWORD required to use the app")
     p.set_defaults(func=_cmd_serve, parser=p)
+
+    for command in entry_points(group="longvid.commands"):  # optional subpackages' commands (longvid eval)
+        command.load()(sub)
     return parser
+
+
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line (multi-line messages, such as ffmpeg's output, joined by ' | ')."""
+    if isinstance(err, OSError) and err.filename and err.strerror:  # "notes.json: No such file or directory"
+        return f"{err.filename}: {err.strerror}"
+    return " | ".join(line.strip() for line in str(err).splitlines() if line.strip()) or type(err).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -411,9 +330,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except MediaError as err:
-        print(f"longvid {args.command}: error: {err}", file=sys.stderr)
+    except (LongvidError, OSError) as err:  # bad input, a bad profile or library, a missing model or file
+        log.debug("%s failed", args.command, exc_info=True)
+        print(f"longvid {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"longvid {args.command}: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into `head` and closed early: not an error worth a traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -16,7 +16,7 @@ otherwise                              ``IVF{nlist},PQ{m}`` (largest m|d)   ``m 
 
 with ``nlist = 4 sqrt(n)`` (capped so each list has >= 39 training points), k-means trained on a
 seeded sample of ``40 nlist`` vectors, and ``nprobe`` lists searched per query (128 by default: recall@10
-0.99 at ~2 ms per query for 1M x 384 on 2 CPU cores, see ``longvid.app.benchmarks.index``). An IVF
+0.99 at ~2 ms per query for 1M x 384 on 2 CPU cores, see ``longvid.app.eval.benchmarks.index``). An IVF
 index is retrained when it has grown ``retrain_growth`` times past the size it was trained at.
 
 Crash safety. The catalog (SQLite) is the source of truth; a FAISS file is a cache of it. Every save

@@ -35,6 +35,7 @@ from .types import (
     TranscriptSegment,
     VideoAsset,
     Word,
+    timecode,
 )
 
 __all__ = [
@@ -68,4 +69,5 @@ __all__ = [
     "read_subtitles",
     "sample_frames",
     "segment",
+    "timecode",
 ]

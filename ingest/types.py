@@ -27,6 +27,21 @@ def _check_time(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
 
 
+def timecode(t_s: float, *, hours: bool = False, decimals: int = 0) -> str:
+    """A time in seconds as ``MM:SS``, or ``HH:MM:SS`` from an hour on (always, with ``hours``), rounded
+    to ``decimals`` places of a second; the one time format of every answer, listing and prompt::
+
+        >>> timecode(5.4), timecode(65), timecode(3725), timecode(36, hours=True, decimals=3)
+        ('00:05', '01:05', '01:02:05', '00:00:36.000')
+    """
+    scale = 10**decimals
+    whole, fraction = divmod(round(t_s * scale), scale)
+    hh, rest = divmod(whole, 3600)
+    mm, ss = divmod(rest, 60)
+    text = f"{mm:02d}:{ss:02d}" + (f".{fraction:0{decimals}d}" if decimals else "")
+    return f"{hh:02d}:{text}" if hh or hours else text
+
+
 @dataclass(frozen=True, order=True)
 class TimeSpan:
     """A half-open interval ``[start_s, end_s)`` on a video's timeline, in seconds."""

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from longvid.app.eval.synth import Shot, SynthTruth, make_shot_video, write_numbered_frames
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
-from longvid.ingest.synth import Shot, SynthTruth, make_shot_video, write_numbered_frames
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 

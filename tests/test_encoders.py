@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import skimage.data
 
+from longvid.app.eval.synth import text_slide
 from longvid.encoders import ModelUnavailableError, OcrReader, TextEmbedder, create_frame_encoder
 from longvid.encoders.wordsplit import embedded_splitter
 from longvid.ingest import FrameBatch
-from longvid.ingest.synth import text_slide
 
 
 def _batch(*images, size=(320, 240)):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from longvid.app.cli import main
-from longvid.app.evaluate import evaluate_mc, load_items
+from longvid.app.eval.mc import evaluate_mc, load_items
 
 from .conftest import DEMO
 

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
+from longvid.app.eval.synth import read_frame_number
 from longvid.ingest import open_video, sample_frames
 from longvid.ingest.backends import available_backends
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
-from longvid.ingest.synth import read_frame_number
 
 from .conftest import CFR_FPS, CFR_FRAMES
 from .test_sampling import reference_selection

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from longvid.app.cli import main
-from longvid.app.haystack import KINDS, load_needles, niah_asset
-from longvid.app.heatmap import Panel, colour, save_heatmaps
-from longvid.app.niah import NeedleResult, NiahReport, overlaps
+from longvid.app.eval.haystack import KINDS, load_needles, niah_asset
+from longvid.app.eval.heatmap import Panel, colour, save_heatmaps
+from longvid.app.eval.niah import NeedleResult, NiahReport, overlaps
 from longvid.ingest import extract_audio, sample_frames
 from longvid.ingest.types import TimeSpan
 

@@ -5,9 +5,9 @@ import itertools
 import numpy as np
 import pytest
 
+from longvid.app.eval.synth import CutScore, make_shot_video, random_shots, score_cuts
 from longvid.ingest import FrameFeatures, SegmentConfig, detect_scenes, open_video, segment
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
-from longvid.ingest.synth import CutScore, make_shot_video, random_shots, score_cuts
 
 TOLERANCE_S = 0.5  # plus half the transition's length (score_cuts)
 

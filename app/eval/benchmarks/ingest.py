@@ -1,6 +1,6 @@
 """Ingest benchmark: decode throughput against the ffmpeg CLI, and scene cuts against PySceneDetect.
 
-Run ``python -m longvid.app.benchmarks.ingest [--minutes 10] [--videos 8]`` (needs the ``bench`` extra for
+Run ``python -m longvid.app.eval.benchmarks.ingest [--minutes 10] [--videos 8]`` (needs the ``bench`` extra for
 PySceneDetect). It makes its own synthetic media in a temporary folder and prints two tables:
 
 1. Decode: video seconds per wall second when sampling 1 frame per second from an H.264 file, for
@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from longvid.app.eval.synth import CutScore, SynthTruth, make_shot_video, random_shots, score_cuts
 from longvid.ingest import detect_scenes, open_video, sample_frames
 from longvid.ingest.backends import available_backends
 from longvid.ingest.ffmpeg_cli import ffmpeg_binary, run_ffmpeg
-from longvid.ingest.synth import CutScore, SynthTruth, make_shot_video, random_shots, score_cuts
 
 TOLERANCE_S = 0.5
 

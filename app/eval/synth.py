@@ -6,7 +6,7 @@ Two generators:
   shots joined by hard cuts or gradual transitions (``xfade``: fade, fadeblack, dissolve, wipes) and
   returns where the cuts really are::
 
-      >>> from longvid.ingest.synth import Shot, make_shot_video
+      >>> from longvid.app.eval.synth import Shot, make_shot_video
       >>> truth = make_shot_video("cuts.mp4", [Shot("testsrc2", 4.0), Shot("mandelbrot", 3.0, "fade")])
       >>> [(c.time_s, c.kind) for c in truth.cuts]                  # doctest: +SKIP
       [(3.5, 'fade')]
@@ -27,7 +27,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from .ffmpeg_cli import run_ffmpeg
+from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
 # Seeded where the source is random, so the same shots make the same video on every run.
 SOURCES = (

@@ -1,6 +1,6 @@
 """Vector-index benchmark: build time, single-query latency, memory and recall of a channel index.
 
-Run ``python -m longvid.app.benchmarks.index [--events 1000000] [--dim 384]``. It makes ``--events``
+Run ``python -m longvid.app.eval.benchmarks.index [--events 1000000] [--dim 384]``. It makes ``--events``
 L2-normalised synthetic vectors with cluster structure (1000 centres, each cluster varying along a
 shared 16-dimensional subspace, plus isotropic noise; see :class:`Distribution`) and builds
 the index :mod:`longvid.index.vectors` would choose for that many events (``ChannelIndex.build``, the

@@ -1,7 +1,7 @@
 """Transcripts: longvid's speech pass against plain faster-whisper on the same long, mostly quiet audio.
 
-Run ``python -m longvid.app.benchmarks.speech [--minutes 30]``. The input is a needle-in-a-haystack
-video (``longvid.app.haystack``): faint noise with TTS sentences at known times, which is what a
+Run ``python -m longvid.app.eval.benchmarks.speech [--minutes 30]``. The input is a needle-in-a-haystack
+video (``longvid.app.eval.haystack``): faint noise with TTS sentences at known times, which is what a
 recording with long pauses looks like to a recogniser. Both sides run the same model (the embedded
 Whisper base, int8, same threads, beam 5):
 
@@ -22,7 +22,7 @@ import re
 import tempfile
 import time
 
-from longvid.app.haystack import HaystackSpec, build_haystack
+from longvid.app.eval.haystack import HaystackSpec, build_haystack
 from longvid.encoders.speech import SpeechConfig, SpeechRecognizer, embedded_whisper_dir
 from longvid.ingest import open_video
 from longvid.ingest.types import TimeSpan

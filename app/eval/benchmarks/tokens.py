@@ -1,6 +1,6 @@
 """Visual-token benchmark: prompt tokens for a 1-hour video, and the CPU cost of HiCo compression.
 
-Run ``python -m longvid.app.benchmarks.tokens [--frames 3600] [--budget 16384]``. Geometry is the real
+Run ``python -m longvid.app.eval.benchmarks.tokens [--frames 3600] [--budget 16384]``. Geometry is the real
 Qwen2.5-VL-7B one: 448x448 frames, 14-px patches (32x32 = 1024 per frame), a 2x2 patch merger (256 tokens
 per temporal group at hidden size 3584) and ``temporal_patch_size = 2`` (two consecutive frames share one
 group), so **128 visual tokens per frame on average**; we model that as ``(T, 128, 3584)`` tokens, one row

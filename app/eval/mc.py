@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from longvid.app.library import Library
+from longvid.ingest.errors import LongvidError
 from longvid.ingest.words import content_words
-
-from .library import Library
 
 log = logging.getLogger(__name__)
 
@@ -63,14 +63,24 @@ class MCReport:
         return sum(r.correct for r in self.results) / len(self.results) if self.results else 0.0
 
 
+class ItemsError(LongvidError, ValueError):
+    """A multiple-choice file that is not JSON, or an item without what scoring needs; names the file."""
+
+
 def load_items(path: str | Path) -> list[MCItem]:
-    """Items of a Video-MME / MLVU style JSON file; a malformed item raises ValueError naming it."""
+    """Items of a Video-MME / MLVU style JSON file; a malformed file or item raises :class:`ItemsError`."""
     path = Path(path)
+    try:
+        raw_items = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ItemsError(f"{path}: not JSON ({err})") from None
+    if not isinstance(raw_items, list):
+        raise ItemsError(f"{path}: expected a JSON list of items, got {type(raw_items).__name__}")
     items = []
-    for i, raw in enumerate(json.loads(path.read_text())):
-        options = tuple(raw.get("options") or raw.get("candidates") or ())
+    for i, raw in enumerate(raw_items):
+        options = tuple(raw.get("options") or raw.get("candidates") or ()) if isinstance(raw, dict) else ()
         if not options or "question" not in raw or "video" not in raw or "answer" not in raw:
-            raise ValueError(f"{path}: item {i} needs video, question, options (or candidates) and answer")
+            raise ItemsError(f"{path}: item {i} needs video, question, options (or candidates) and answer")
         video = Path(raw["video"])
         items.append(MCItem(video if video.is_absolute() else path.parent / video, raw["question"], options,
                             _answer_index(str(raw["answer"]), options, f"{path}: item {i}")))  # fmt: skip
@@ -84,7 +94,7 @@ def _answer_index(answer: str, options: tuple[str, ...], where: str) -> int:
     plain = [_LETTER.sub("", o).strip().lower() for o in options]
     if _LETTER.sub("", answer).strip().lower() in plain:
         return plain.index(_LETTER.sub("", answer).strip().lower())
-    raise ValueError(f"{where}: answer {answer!r} is neither an option letter nor an option's text")
+    raise ItemsError(f"{where}: answer {answer!r} is neither an option letter nor an option's text")
 
 
 def evaluate_mc(library: Library, items: list[MCItem]) -> MCReport:

@@ -1,6 +1,6 @@
 """Indexing benchmark: video seconds indexed per wall second, by stage, and peak memory by video length.
 
-Run ``python -m longvid.app.benchmarks.indexing [--minutes 10 60 180] [--asr on|off|both]``. The test
+Run ``python -m longvid.app.eval.benchmarks.indexing [--minutes 10 60 180] [--asr on|off|both]``. The test
 video is ``assets/demo.mp4`` (slides, photos, narration, silence) looped to each requested length with
 ``ffmpeg -stream_loop`` (no re-encoding), then indexed with the embedded profile into a fresh library.
 Each run is a separate process, so its peak RSS (VmHWM) covers models, decoding and indexing of that

@@ -1,6 +1,6 @@
 """Needle-in-a-video-haystack evaluation: ask for every needle through the public API and score the moments.
 
-For each haystack (``longvid.app.haystack``) the video is indexed into a library and every needle's
+For each haystack (``longvid.app.eval.haystack``) the video is indexed into a library and every needle's
 question is put to :meth:`Library.search` (k=5) and :meth:`Library.ask`, scoped to that video:
 
 * **hit@1 / hit@5** – the first / any of the first five retrieved moments overlaps the needle;
@@ -23,10 +23,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from longvid.app.library import Library
 from longvid.ingest.types import TimeSpan
 
 from .haystack import KINDS, HaystackSpec, PlacedNeedle, build_haystack
-from .library import Library
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """Query benchmark: ``search`` and ``ask`` latency on a library holding 100 hours of video, cold and warm.
 
-Run ``python -m longvid.app.benchmarks.query [--hours 100] [--event-s 12] [--queries 200]``. It fills a
+Run ``python -m longvid.app.eval.benchmarks.query [--hours 100] [--event-s 12] [--queries 200]``. It fills a
 library (embedded profile) with ``--hours`` one-hour videos cut into events of about ``--event-s``
 seconds; each event gets a synthetic transcript (words drawn from the MiniLM vocabulary with a Zipf
 law, so BM25 sees a realistic spread of rare and common words) and a synthetic clustered 384-d text
-vector (the distribution of ``longvid.app.benchmarks.index``): the vectors are not the transcripts'
+vector (the distribution of ``longvid.app.eval.benchmarks.index``): the vectors are not the transcripts'
 embeddings, which would take an hour of CPU to make and would not change the timing. Queries are real
 questions embedded by the real model, built from words of random events.
 

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from longvid.app.eval.synth import SOURCES, text_slide
 from longvid.ingest.atomic import atomic_path
 from longvid.ingest.audio import SAMPLE_RATE, extract_audio
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
-from longvid.ingest.synth import SOURCES, text_slide
 from longvid.ingest.types import TimeSpan
 
 log = logging.getLogger(__name__)

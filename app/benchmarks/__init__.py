@@ -1,1 +1,0 @@
-"""Benchmark scripts (``python -m longvid.app.benchmarks.NAME``); their figures go in the README."""

@@ -1,0 +1,1 @@
+"""Benchmark scripts (``python -m longvid.app.eval.benchmarks.NAME``); their figures go in the README."""
