@@ -18,6 +18,7 @@ at a time, and returns one :class:`JobResult` per file:
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import time
@@ -30,9 +31,11 @@ from tqdm.auto import tqdm
 
 from longvid.ingest import MediaError, MediaLimits, VideoAsset, open_video
 
-from .library import Library
+from .library import AddResult, Library
 
 log = logging.getLogger(__name__)
+
+RETRYABLE = (OSError, RuntimeError)  # errors worth another attempt (I/O, a worker's crash); not bad input
 
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".m2ts", ".flv", ".wmv", ".3gp"}
@@ -123,23 +126,35 @@ def _index_parallel(
                     path = pending.pop(future)
                     try:
                         built = future.result()
-                    except MediaError as err:  # bad input: the same next time
-                        results[path] = _failed(library, path, str(err), attempts[path], started[path])
-                    except (OSError, RuntimeError) as err:
-                        reason = f"{path}: {type(err).__name__}: {err}"
-                        if attempts[path] <= retries:
-                            log.warning("attempt %d of %d failed: %s", attempts[path], retries + 1, reason)
+                    except (MediaError, *RETRYABLE) as err:
+                        again, reason = _verdict(path, err, attempts[path], retries)
+                        if again:
                             attempts[path] += 1
                             pending[pool.submit(_build_in_worker, todo[path])] = path
                             continue
                         results[path] = _failed(library, path, reason, attempts[path], started[path])
                     else:
                         stored = library.store(built)
-                        library.index.clear_failure(str(path))
-                        results[path] = JobResult(path, stored.status, stored.video_id, stored.events, attempts[path],
-                                                  time.perf_counter() - started[path])  # fmt: skip
+                        results[path] = _indexed(library, path, stored, attempts[path], started[path])
                     bar.update(1)
     return [results[path] for path in files]
+
+
+def _verdict(path: Path, err: Exception, attempt: int, retries: int) -> tuple[bool, str]:
+    """Whether a failed attempt is made again, and the reason to record: bad input (a ``MediaError``)
+    fails the same every time, so never; I/O and runtime errors are retried up to ``retries`` times."""
+    if isinstance(err, MediaError):
+        return False, str(err)
+    reason = f"{path}: {type(err).__name__}: {err}"
+    again = attempt <= retries
+    if again:
+        log.warning("attempt %d of %d failed: %s", attempt, retries + 1, reason)
+    return again, reason
+
+
+def _indexed(library: Library, path: Path, added: AddResult, attempts: int, started: float) -> JobResult:
+    library.index.clear_failure(str(path))
+    return JobResult(path, added.status, added.video_id, added.events, attempts, time.perf_counter() - started)
 
 
 def _failed(library: Library, path: Path, reason: str, attempts: int, started: float) -> JobResult:
@@ -213,20 +228,16 @@ def _build_in_worker(asset: VideoAsset):
 
 def _index_one(library: Library, path: Path, retries: int) -> JobResult:
     start = time.perf_counter()
-    reason = ""
-    for attempt in range(1, retries + 2):
+    for attempt in itertools.count(1):
         try:
-            result = library.add(path)
-        except MediaError as err:  # bad input: the same next time
-            reason = str(err)
-            break
-        except (OSError, RuntimeError) as err:
-            reason = f"{path}: {type(err).__name__}: {err}"
-            log.warning("attempt %d of %d failed: %s", attempt, retries + 1, reason)
-            continue
-        library.index.clear_failure(str(path))
-        return JobResult(path, result.status, result.video_id, result.events, attempt, time.perf_counter() - start)
-    return _failed(library, path, reason, attempt, start)
+            added = library.add(path)
+        except (MediaError, *RETRYABLE) as err:
+            again, reason = _verdict(path, err, attempt, retries)
+            if not again:
+                return _failed(library, path, reason, attempt, start)
+        else:
+            return _indexed(library, path, added, attempt, start)
+    raise AssertionError  # itertools.count never ends
 
 
 def summary_table(results: Sequence[JobResult]) -> str:

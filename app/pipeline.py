@@ -16,15 +16,20 @@
 Nothing is written here: :class:`BuiltVideo` goes to the index in one transaction (``app.library``).
 
     >>> from longvid.app.profiles import load_profile
+    >>> from longvid.ingest import open_video
     >>> indexer = Indexer(load_profile("embedded"))
-    >>> built = indexer.build(open_video("assets/demo.mp4"))            # doctest: +SKIP
-    >>> [(e.span.start_s, e.tags[:1]) for e in built.events][:2]        # doctest: +SKIP
-    [(0.0, ('web site',)), (12.0, ('Egyptian cat',))]
+    >>> built = indexer.build(open_video("assets/demo.mp4"))
+    >>> [(e.span.start_s, e.tags[:1]) for e in built.events][:2]
+    [(0.0, ()), (12.0, ('Egyptian cat',))]
+    >>> built.events[3].transcript
+    'The budget for the new bridge was approved by the board.'
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
+import glob
 import io
 import logging
 import tempfile
@@ -36,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from longvid.encoders import OcrReader, TextEmbedder, create_frame_encoder
+from longvid.encoders import FrameEncoder, OcrReader, TextEmbedder, create_frame_encoder
 from longvid.encoders.speech import SpeechRecognizer
 from longvid.index.records import Event, VideoRecord
 from longvid.ingest import (
@@ -53,7 +58,7 @@ from longvid.ingest import (
     read_subtitles,
     sample_frames,
 )
-from longvid.ingest.features import color_histograms
+from longvid.ingest.features import color_histograms, histogram_distance, unit_rows
 from longvid.ingest.segment import Segmenter
 
 from .profiles import Profile
@@ -137,36 +142,23 @@ class Indexer:
         self.profile = profile
         self.show_progress = show_progress
         self.limits = limits or MediaLimits()
-        self._frame_encoder = None
-        self._ocr = None
-        self._text = None
-        self._speech = None
 
-    # -- models, loaded on first use ---------------------------------------------------------------
-    @property
-    def frame_encoder(self):
-        if self._frame_encoder is None:
-            self._frame_encoder = create_frame_encoder(self.profile.frames.encoder, device=self.profile.device)
-        return self._frame_encoder
+    # -- models, loaded on first use (``"speech" in vars(indexer)`` tells whether one was) --------------
+    @functools.cached_property
+    def frame_encoder(self) -> FrameEncoder:
+        return create_frame_encoder(self.profile.frames.encoder, device=self.profile.device)
 
-    @property
+    @functools.cached_property
     def ocr(self) -> OcrReader:
-        if self._ocr is None:
-            cfg = self.profile.ocr
-            self._ocr = OcrReader(min_score=cfg.min_score, max_side=cfg.max_side)
-        return self._ocr
+        return OcrReader(min_score=self.profile.ocr.min_score, max_side=self.profile.ocr.max_side)
 
-    @property
+    @functools.cached_property
     def text_embedder(self) -> TextEmbedder:
-        if self._text is None:
-            self._text = TextEmbedder(self.profile.text.model, device=self.profile.device)
-        return self._text
+        return TextEmbedder(self.profile.text.model, device=self.profile.device)
 
-    @property
+    @functools.cached_property
     def speech(self) -> SpeechRecognizer:
-        if self._speech is None:
-            self._speech = SpeechRecognizer(self.profile.speech)
-        return self._speech
+        return SpeechRecognizer(self.profile.speech)
 
     # -- the pipeline ------------------------------------------------------------------------------
     def build(self, asset: VideoAsset) -> BuiltVideo:
@@ -206,7 +198,7 @@ class Indexer:
         start = time.perf_counter()
         vectors = {"text": self.text_embedder.embed([e.text for e in events])}
         if self.frame_encoder.text_aligned:
-            vectors["frames"] = np.stack([_mean_unit([k.embedding for k in group]) for group in groups])
+            vectors["frames"] = unit_rows(np.stack([np.mean([k.embedding for k in group], axis=0) for group in groups]))
         seconds["text_embed"] = time.perf_counter() - start
         analysed = len({k.thumb for k in keyframes})  # a still repeats its predecessor's thumbnail
         settings = {"profile": self.profile.to_dict(), "keyframes": len(keyframes), "analysed": analysed}
@@ -232,7 +224,7 @@ class Indexer:
             segmenter.push(hists)
             chosen, repeats = [], set()  # frames to look at; those identical to the last one looked at
             for i, (t, hist) in enumerate(zip(batch.timestamps_s.tolist(), hists.embeddings, strict=True)):
-                novel = last_hist is None or 0.5 * float(np.abs(hist - last_hist).sum()) >= cfg.novelty
+                novel = last_hist is None or histogram_distance(hist, last_hist) >= cfg.novelty
                 if novel or t - last_t >= cfg.max_gap_s:
                     look = _look(batch.pixels[i])
                     if not novel and float(np.abs(look - last_look).mean()) < STILL_LEVELS:
@@ -306,7 +298,7 @@ class Indexer:
 def find_subtitles(asset: VideoAsset) -> list[TranscriptSegment]:
     """Subtitles that come with a video: a sidecar ``NAME.srt``/``NAME.*.vtt`` file, else an embedded
     text stream. Empty when there are none."""
-    for sidecar in sorted(asset.path.parent.glob(f"{_glob_escape(asset.path.stem)}*")):
+    for sidecar in sorted(asset.path.parent.glob(f"{glob.escape(asset.path.stem)}*")):
         if sidecar.suffix.lower() in SIDECAR_SUFFIXES and sidecar.is_file():
             return read_subtitles(sidecar, video_id=asset.video_id, strict=False)
     return read_embedded_subtitles(asset.path, video_id=asset.video_id)
@@ -375,11 +367,6 @@ def _nearest(keyframes: Sequence[Keyframe], t: float) -> Keyframe:
     return min(keyframes, key=lambda k: abs(k.time_s - t))
 
 
-def _mean_unit(vectors: Sequence[np.ndarray]) -> np.ndarray:
-    mean = np.mean(vectors, axis=0)
-    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
-
-
 def _jpeg(pixels: np.ndarray) -> bytes:
     from PIL import Image
 
@@ -388,7 +375,3 @@ def _jpeg(pixels: np.ndarray) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=80)
     return buf.getvalue()
-
-
-def _glob_escape(text: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 from longvid.ingest import FrameBatch, FrameFeatures
+from longvid.ingest.features import unit_rows
 
 from .errors import ModelUnavailableError
-from .frames import FrameEncoder, l2_normalise, register_frame_encoder, to_tensor
+from .frames import FrameEncoder, register_frame_encoder, to_tensor
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,7 @@ class OpenClipEncoder(FrameEncoder):
             raise ModelUnavailableError(f"open_clip spec must be 'open_clip:MODEL[:PRETRAINED]', got {spec!r}")
         model_name, pretrained = parts[1], (parts[2] if len(parts) == 3 else None)
         try:
-            model, _, preprocess = open_clip.create_model_and_transforms(
-                model_name, pretrained=pretrained, device=device
-            )
+            model, _, _ = open_clip.create_model_and_transforms(model_name, pretrained=pretrained, device=device)
         except RuntimeError as err:  # open_clip raises RuntimeError for unknown names and bad weights
             raise ModelUnavailableError(f"open_clip cannot build {spec!r}: {err}") from err
         if pretrained is None:
@@ -56,17 +55,16 @@ class OpenClipEncoder(FrameEncoder):
         self.mean = torch.tensor(cfg["mean"], device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor(cfg["std"], device=self.device).view(1, 3, 1, 1)
         self.dim = int(model.text_projection.shape[-1]) if hasattr(model, "text_projection") else None
-        self._preprocess = preprocess  # kept for callers who want PIL-based preprocessing
 
     @torch.inference_mode()
     def encode(self, batch: FrameBatch) -> FrameFeatures:
         x = to_tensor(batch.pixels, self.input_size, self.device) / 255.0  # (N, 3, H, W)
         emb = self.model.encode_image((x - self.mean) / self.std)  # (N, D)
-        emb = l2_normalise(emb.float().cpu().numpy())
+        emb = unit_rows(emb.float().cpu().numpy())
         self.dim = emb.shape[1]
         return FrameFeatures(batch.video_id, batch.timestamps_s, emb, metric="cosine")
 
     @torch.inference_mode()
     def embed_text(self, texts: Sequence[str]) -> np.ndarray:
         tokens = self.tokenizer(list(texts)).to(self.device)
-        return l2_normalise(self.model.encode_text(tokens).float().cpu().numpy())  # (N, D)
+        return unit_rows(self.model.encode_text(tokens).float().cpu().numpy())  # (N, D)

@@ -15,9 +15,10 @@ import logging
 import torch
 
 from longvid.ingest import FrameBatch, FrameFeatures
+from longvid.ingest.features import unit_rows
 
 from .errors import ModelUnavailableError
-from .frames import FrameEncoder, l2_normalise, register_frame_encoder, to_tensor
+from .frames import FrameEncoder, register_frame_encoder, to_tensor
 
 log = logging.getLogger(__name__)
 
@@ -67,5 +68,5 @@ class EfficientNetLite0Encoder(FrameEncoder):
             )
             for row_p, row_i in zip(top.values, top.indices, strict=True)
         )
-        emb = l2_normalise(pooled.float().cpu().numpy())
+        emb = unit_rows(pooled.float().cpu().numpy())
         return FrameFeatures(batch.video_id, batch.timestamps_s, emb, metric="cosine", tags=tags)

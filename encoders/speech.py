@@ -7,9 +7,9 @@
     >>> from longvid.encoders.speech import SpeechConfig, SpeechRecognizer
     >>> recognizer = SpeechRecognizer(SpeechConfig(model="embedded", device="cpu", compute_type="int8"))
     >>> stream = recognizer.transcribe("tests/data/speech_budget.ogg", video_id="demo")
-    >>> [seg.text for seg in stream]                                      # doctest: +SKIP
+    >>> [seg.text for seg in stream]
     ['The quarterly budget rises by 12%.', 'Next, we visit the lighthouse on the northern cliff.']
-    >>> stream.info.language, stream.info.config.beam_size               # doctest: +SKIP
+    >>> stream.info.language, stream.info.config.beam_size
     ('en', 5)
 
 Models. ``model="embedded"`` is OpenAI Whisper base in CTranslate2 format, shipped on PyPI in two parts
@@ -37,10 +37,10 @@ Media without an audio stream raise :class:`~longvid.ingest.errors.NoAudioStream
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 import time
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +50,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from longvid.ingest import AudioClip, NoAudioStreamError, TimeSpan, TranscriptSegment, VideoAsset, Word, iter_audio
+from longvid.ingest.words import split_words
 
 from ._cache import ModelCacheError, ModelNotInstalledError, Part, default_cache_root, join_parts
 
@@ -106,7 +107,7 @@ def embedded_whisper_dir(cache_dir: str | Path | None = None, verify: bool = Fal
     Example::
 
         >>> from longvid.encoders.speech import embedded_whisper_dir
-        >>> sorted(p.name for p in embedded_whisper_dir().iterdir())     # doctest: +SKIP
+        >>> sorted(p.name for p in embedded_whisper_dir().iterdir())
         ['.complete.json', 'config.json', 'model.bin', 'tokenizer.json', 'vocabulary.json']
     """
     dest = Path(cache_dir) if cache_dir is not None else default_cache_root() / "models" / "whisper-base-ct2"
@@ -254,7 +255,7 @@ def guard_segments(
     run_len = 0  # how many times in a row it has come
     held: list[S] = []  # repeats 2 .. max_repeats-1 of the current run, not yet yielded
     for seg in segments:
-        words = _normalised_words(seg.text)
+        words = tuple(split_words(seg.text))
         if not words:
             drop(seg, "empty")
         elif seg.no_speech_prob > max_no_speech_prob and seg.avg_logprob < min_avg_logprob:
@@ -278,13 +279,6 @@ def guard_segments(
             run_key, run_len = words, 1
             yield seg
     yield from held
-
-
-def _normalised_words(text: str) -> tuple[str, ...]:
-    """Lower-case words with punctuation and symbols removed: ``"Thank you!"`` -> ``("thank", "you")``."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = "".join(ch if unicodedata.category(ch)[0] in "LNM" else " " for ch in text)
-    return tuple(text.split())
 
 
 def _is_phrase_loop(words: tuple[str, ...], min_repeats: int) -> bool:
@@ -397,23 +391,20 @@ class SpeechRecognizer:
 
     def __init__(self, config: SpeechConfig | None = None) -> None:
         self.config = config if config is not None else SpeechConfig()
-        self._model: WhisperModel | None = None
-        self._model_name = ""  # what was loaded: a directory or a model name
 
     @property
     def loaded(self) -> bool:
         """Whether the model has been loaded already."""
-        return self._model is not None
+        return "model" in vars(self)
 
-    @property
+    @functools.cached_property
     def model_name(self) -> str:
-        """The directory or name the model was loaded from (``config.model`` before loading)."""
-        return self._model_name or self.config.model
+        """The directory or name the model loads from (the embedded model's parts are joined on first use)."""
+        return str(embedded_whisper_dir(self.config.cache_dir)) if self.config.model == EMBEDDED else self.config.model
 
-    def load(self) -> WhisperModel:
-        """Load the model now (otherwise the first window loads it) and return it."""
-        if self._model is not None:
-            return self._model
+    @functools.cached_property
+    def model(self) -> WhisperModel:
+        """The Whisper model, loaded on first use (the first window, or :meth:`load`)."""
         cfg = self.config
         try:
             from faster_whisper import WhisperModel
@@ -421,21 +412,24 @@ class SpeechRecognizer:
             raise ModelNotInstalledError(
                 "speech recognition needs faster-whisper; install it with `pip install faster-whisper`"
             ) from err
-        name = str(embedded_whisper_dir(cfg.cache_dir)) if cfg.model == EMBEDDED else cfg.model
+        name = self.model_name
         started = time.perf_counter()
-        self._model = WhisperModel(
+        model = WhisperModel(
             name,
             device=cfg.device,
             compute_type=cfg.compute_type,
             cpu_threads=cfg.threads,
             local_files_only=cfg.local_files_only or cfg.model == EMBEDDED,
         )
-        self._model_name = name
         log.info(
             "loaded Whisper %s on %s (%s, %d threads) in %.1f s",
             name, cfg.device, cfg.compute_type, cfg.threads, time.perf_counter() - started,
         )  # fmt: skip
-        return self._model
+        return model
+
+    def load(self) -> WhisperModel:
+        """Load the model now (otherwise the first window loads it) and return it."""
+        return self.model
 
     def transcribe(
         self, media: VideoAsset | str | Path, video_id: str | None = None, show_progress: bool = False

@@ -5,12 +5,13 @@ site-packages, never downloaded); any other name or local path goes to sentence-
 profile may fetch it from the hub)::
 
     >>> emb = TextEmbedder("embedded")
-    >>> emb.embed(["the quarterly budget", "a cat on a sofa"]).shape       # doctest: +SKIP
+    >>> emb.embed(["the quarterly budget", "a cat on a sofa"]).shape
     (2, 384)
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,9 +39,10 @@ class TextEmbedder:
         self.spec = model
         self.device = device
         self.batch_size = batch_size
-        self._model = None
 
-    def _load(self):
+    @functools.cached_property
+    def model(self):
+        """The SentenceTransformer, loaded on first use."""
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -57,16 +59,12 @@ class TextEmbedder:
 
     @property
     def dim(self) -> int:
-        if self._model is None:
-            self._model = self._load()
-        getter = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        getter = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
         return int(getter())
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """(N, dim) float32 embeddings, unit length; empty strings embed like any other text."""
-        if self._model is None:
-            self._model = self._load()
-        vectors = self._model.encode(
+        vectors = self.model.encode(
             list(texts), batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)

@@ -31,10 +31,12 @@ from pathlib import Path
 from types import TracebackType
 
 import numpy as np
+from filelock import FileLock
 
+from longvid.ingest.features import unit_rows
 from longvid.ingest.types import TimeSpan, TranscriptSegment
 
-from .catalog import Catalog, check_channel_name
+from .catalog import Catalog, check_vectors
 from .errors import (
     CatalogError,
     CountMismatchError,
@@ -44,11 +46,10 @@ from .errors import (
     UnknownVideoError,
     VideoExistsError,
 )
-from .lock import WriterLock
 from .records import ChannelMatch, Event, Failure, Hit, VideoRecord
 from .retrieval import RetrievalConfig, fts_query, rrf
 from .retrieval import search as _search
-from .vectors import ChannelIndex, IndexLayout, VectorConfig, VectorStore, check_dim, choose_layout, normalize
+from .vectors import ChannelIndex, IndexLayout, VectorConfig, VectorStore, check_dim, choose_layout
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,6 @@ __all__ = [
     "VideoRecord",
     "choose_layout",
     "fts_query",
-    "normalize",
     "rrf",
 ]
 
@@ -98,7 +98,11 @@ class EventIndex:
         self.root.mkdir(parents=True, exist_ok=True)
         self.vector_config = replace(vector_config or VectorConfig(), memory_budget_bytes=memory_budget_bytes)
         self.retrieval_config = retrieval_config or RetrievalConfig()
-        self.writer = WriterLock(self.root / ".writer.lock")
+        # One writer at a time, across threads and processes (flock: dropped by the kernel if the holder dies,
+        # even by SIGKILL; re-entrant in a thread). Storing a video is more than one SQLite transaction: "is
+        # this content already here?", thumbnails, then the catalog; holding it across the whole step makes
+        # that atomic. Searches read SQLite in WAL mode and never take it.
+        self.writer = FileLock(self.root / ".writer.lock")
         self.catalog = Catalog(self.root / "catalog.sqlite")
         try:
             self.vectors = VectorStore(self.root / "vectors", self.vector_config)
@@ -154,22 +158,11 @@ class EventIndex:
         known = self.catalog.channel_dims()
         normalized: dict[str, np.ndarray] = {}
         for channel, vecs in vectors.items():
-            check_channel_name(channel)
             arr = np.asarray(vecs)
-            if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.floating):
-                raise ValueError(
-                    f"channel {channel!r}: vectors must be a (N, D) float array, got {arr.shape} {arr.dtype}"
-                )
-            if len(arr) != len(events):
-                raise CountMismatchError(
-                    f"channel {channel!r}: {len(arr)} vectors for {len(events)} events of video {video.video_id}; "
-                    "give exactly one vector per event, in event order"
-                )
+            check_vectors(channel, arr, len(events), video.video_id)
             if channel in known:
                 check_dim(channel, known[channel], arr.shape[1], f"those of video {video.video_id}")
-            if not np.isfinite(arr).all():
-                raise ValueError(f"channel {channel!r}: vectors of video {video.video_id} contain NaN or infinity")
-            normalized[channel] = normalize(arr)  # (N, D) float32, unit rows
+            normalized[channel] = unit_rows(arr)  # (N, D) float32, unit rows
         with self.writer:
             ids, _ = self.catalog.add_video(video, events, normalized, transcript)
             self._sync_after_write(video.video_id)

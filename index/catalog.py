@@ -171,6 +171,26 @@ def check_channel_name(channel: str) -> None:
         )
 
 
+def check_vectors(channel: str, vecs: np.ndarray, events: int, video_id: str) -> None:
+    """Raise unless ``vecs`` is a finite ``(events, D)`` float array, ``D > 0``, for a valid ``channel``:
+    ``ValueError``, or :class:`CountMismatchError` / :class:`DimensionMismatchError` with both numbers."""
+    check_channel_name(channel)
+    if not isinstance(vecs, np.ndarray) or vecs.ndim != 2 or not np.issubdtype(vecs.dtype, np.floating):
+        raise ValueError(
+            f"channel {channel!r}: vectors must be a (N, D) float array, got "
+            f"{getattr(vecs, 'shape', None)} {getattr(vecs, 'dtype', type(vecs).__name__)}"
+        )
+    if len(vecs) != events:
+        raise CountMismatchError(
+            f"channel {channel!r}: {len(vecs)} vectors for {events} events of video {video_id}; "
+            "give exactly one vector per event, in event order"
+        )
+    if vecs.shape[1] == 0:
+        raise DimensionMismatchError(f"channel {channel!r}: vectors have dimension 0")
+    if not np.isfinite(vecs).all():
+        raise ValueError(f"channel {channel!r}: vectors of video {video_id} contain NaN or infinity")
+
+
 def _event(row: sqlite3.Row | tuple) -> Event:
     eid, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption = row
     return Event(
@@ -423,9 +443,6 @@ class Catalog:
     def channel_dims(self) -> dict[str, int]:
         """Vector channels that hold at least one vector, and their dimension."""
         return dict(self._reader().execute("SELECT channel, dim FROM channels WHERE count > 0").fetchall())
-
-    def channel_counts(self) -> dict[str, int]:
-        return dict(self._reader().execute("SELECT channel, count FROM channels WHERE count > 0").fetchall())
 
     def load_vectors(self, channel: str, ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """A channel's vectors: ``(ids (N,) int64, vectors (N, D) float32)``, all or those of ``ids``."""
@@ -738,21 +755,9 @@ def _check_video_input(
         if seg.video_id != video.video_id:
             raise ValueError(f"a transcript segment belongs to video {seg.video_id}, not to {video.video_id}")
     for channel, vecs in vectors.items():
-        check_channel_name(channel)
-        if not isinstance(vecs, np.ndarray) or vecs.ndim != 2 or vecs.dtype != np.float32:
-            raise ValueError(
-                f"channel {channel!r}: vectors must be a (N, D) float32 array, got "
-                f"{getattr(vecs, 'shape', None)} {getattr(vecs, 'dtype', type(vecs).__name__)}"
-            )
-        if len(vecs) != len(events):
-            raise CountMismatchError(
-                f"channel {channel!r}: {len(vecs)} vectors for {len(events)} events of video {video.video_id}; "
-                "give exactly one vector per event, in event order"
-            )
-        if vecs.shape[1] == 0:
-            raise DimensionMismatchError(f"channel {channel!r}: vectors have dimension 0")
-        if not np.isfinite(vecs).all():
-            raise ValueError(f"channel {channel!r}: vectors of video {video.video_id} contain NaN or infinity")
+        check_vectors(channel, vecs, len(events), video.video_id)
+        if vecs.dtype != np.float32:
+            raise ValueError(f"channel {channel!r}: vectors must be float32 (unit rows), got {vecs.dtype}")
 
 
 def _settings_json(video: VideoRecord) -> str:

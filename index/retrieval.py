@@ -26,23 +26,22 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from longvid.ingest.features import unit_rows
 from longvid.ingest.types import TimeSpan
-from longvid.ingest.words import STOPWORDS
+from longvid.ingest.words import STOPWORDS, split_words
 
 from .catalog import KEYWORD_CHANNEL, Catalog
 from .records import ChannelMatch, Hit
-from .vectors import VectorStore, check_dim, normalize
+from .vectors import VectorStore, check_dim
 
 log = logging.getLogger(__name__)
 
 _MARK_START, _MARK_END = "\x02", "\x03"  # highlight marks: control characters never shown in text
-_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script; what FTS5's unicode61 keeps
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ class RetrievalConfig:
 def query_terms(text: str, max_terms: int = 32) -> list[str]:
     """Distinct lower-case words of ``text`` in order (NFKC-normalised letters and digits only)."""
     seen: dict[str, None] = {}
-    for word in _WORD.findall(unicodedata.normalize("NFKC", text).lower()):
+    for word in split_words(text):
         seen.setdefault(word)
         if len(seen) == max_terms:
             break
@@ -231,7 +230,7 @@ def _dense(
     check_dim(channel, dim, q.shape[0], "the query vector")
     if not np.isfinite(q).all():
         raise ValueError(f"channel {channel!r}: the query vector contains NaN or infinity")
-    q = normalize(q)  # (1, D)
+    q = unit_rows(q)  # (1, D)
     if subset is not None and len(subset) <= config.exact_filter_max:
         ids, vectors = catalog.load_vectors(channel, subset)  # (M,), (M, D)
         if len(ids) == 0:

@@ -27,13 +27,15 @@ brought to the catalog's generation by replaying the catalog's change journal (r
 additions, so a replay is idempotent) and its count checked against the catalog. A missing, damaged or
 unexplainable file is rebuilt from the catalog's vectors, and the rebuild is logged. The catalog
 commits before any file is written, so after a crash at any point the two cannot disagree. Saves and
-loads take an ``fcntl`` lock on ``vectors/.lock`` so several processes may share a library.
+loads take a file lock (``filelock``, flock underneath) on ``vectors/.lock`` so several processes may
+share a library.
 
 Example (the benchmark uses :class:`ChannelIndex` the same way)::
 
     >>> import numpy as np
-    >>> from longvid.index.vectors import ChannelIndex, VectorConfig, normalize
-    >>> x = normalize(np.random.default_rng(0).standard_normal((1000, 64)).astype(np.float32))
+    >>> from longvid.index.vectors import ChannelIndex, VectorConfig
+    >>> from longvid.ingest.features import unit_rows
+    >>> x = unit_rows(np.random.default_rng(0).standard_normal((1000, 64)).astype(np.float32))
     >>> idx = ChannelIndex.build("text", np.arange(1000), x, VectorConfig())
     >>> scores, ids = idx.search(x[:1], k=3)
     >>> idx.layout.factory, int(ids[0, 0])
@@ -42,19 +44,17 @@ Example (the benchmark uses :class:`ChannelIndex` the same way)::
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
 import math
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
 import faiss
 import numpy as np
+from filelock import FileLock
 
 from longvid.ingest.atomic import atomic_path, atomic_write_bytes, fsync_dir
 
@@ -141,14 +141,6 @@ def choose_layout(n: int, dim: int, config: VectorConfig) -> IndexLayout:
         f"{n} vectors of dimension {dim} need at least {smallest} bytes (IVF{nlist},PQ1) but the memory budget "
         f"is {config.memory_budget_bytes} bytes; raise memory_budget_bytes"
     )
-
-
-def normalize(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm, as a new float32 array ``(N, D)``; all-zero rows stay zero."""
-    x = np.array(vectors, dtype=np.float32, copy=True, ndmin=2)  # (N, D)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)  # (N, 1)
-    np.divide(x, norms, out=x, where=norms > 0)
-    return x
 
 
 def check_dim(channel: str, expected: int, got: int, what: str = "vectors") -> None:
@@ -417,15 +409,9 @@ class VectorStore:
     def channels(self) -> dict[str, ChannelIndex]:
         return dict(self._indexes)
 
-    @contextlib.contextmanager
-    def file_lock(self) -> Iterator[None]:
+    def file_lock(self) -> FileLock:
         """Held while FAISS files are written or read, by every process sharing the library."""
-        with open(self.directory / ".lock", "a+") as f:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+        return FileLock(self.directory / ".lock")
 
     # -------------------------------------------------------------------------------------- in step
     def sync(self, source: VectorSource) -> None:

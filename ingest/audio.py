@@ -5,10 +5,10 @@ memory than short ones; ``extract_audio`` joins the chunks for callers that want
 
     >>> from longvid.ingest import extract_audio, iter_audio
     >>> clip = extract_audio("assets/demo.mp4")
-    >>> clip.sample_rate, clip.samples.dtype                   # doctest: +SKIP
-    (16000, dtype('float32'))
-    >>> [round(c.start_s) for c in iter_audio("assets/demo.mp4", chunk_s=10)]   # doctest: +SKIP
-    [0, 10, 20, 30]
+    >>> clip.sample_rate, clip.samples.dtype, clip.samples.shape
+    (16000, dtype('float32'), (960000,))
+    >>> [round(c.start_s) for c in iter_audio("assets/demo.mp4", chunk_s=10)]
+    [0, 10, 20, 30, 40, 50]
 
 Files without audio raise :class:`~longvid.ingest.errors.NoAudioStreamError`; check
 ``VideoAsset.has_audio`` first to skip them quietly.

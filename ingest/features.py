@@ -1,4 +1,6 @@
-"""Colour-histogram frame features: cheap, model-free signatures for cut detection.
+"""Frame features and the arithmetic on them: colour histograms, their distance, unit vectors.
+
+Colour histograms are cheap, model-free signatures for cut detection.
 
 Each frame is split into a 2x2 grid and each cell gets a joint RGB histogram with ``levels`` bins per
 channel, so the feature sees both colour and coarse layout. Rows sum to 1 and are compared with half
@@ -10,6 +12,15 @@ the L1 distance (0 = same distribution, 1 = disjoint)::
     >>> feats = color_histograms(batch)
     >>> feats.embeddings.shape, float(feats.embeddings[0].sum())
     ((2, 256), 1.0)
+    >>> histogram_distance(feats.embeddings[0], feats.embeddings[1])
+    0.0
+
+Model embeddings are compared by cosine; :func:`unit_rows` scales them to unit length (the one
+L2 normalisation of longvid: encoders, the pipeline and the vector index use it)::
+
+    >>> unit_rows(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    array([[0.6, 0.8],
+           [0. , 0. ]], dtype=float32)
 """
 
 from __future__ import annotations
@@ -19,6 +30,19 @@ import numpy as np
 from .types import FrameBatch, FrameFeatures
 
 GRID = 2  # cells per side
+
+
+def histogram_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Half the L1 distance of two histograms that sum to 1: 0 = same distribution, 1 = disjoint."""
+    return 0.5 * float(np.abs(a - b).sum())
+
+
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
+    """Rows (the last axis) scaled to unit L2 norm, as a new float32 array; all-zero rows stay zero."""
+    x = np.array(vectors, dtype=np.float32, copy=True, ndmin=2)  # (..., D)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)  # (..., 1)
+    np.divide(x, norms, out=x, where=norms > 0)
+    return x
 
 
 def color_histograms(batch: FrameBatch, levels: int = 4) -> FrameFeatures:

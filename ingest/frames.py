@@ -5,8 +5,9 @@ costs the same memory as a 10-minute one::
 
     >>> from longvid.ingest import sample_frames
     >>> for batch in sample_frames("assets/demo.mp4", fps=1.0, size=(224, 126)):
-    ...     batch.timestamps_s, batch.pixels.shape        # doctest: +SKIP
-    (array([0., 1., 2., ...]), (32, 126, 224, 3))
+    ...     print(batch.timestamps_s[:3], batch.pixels.shape)
+    [0. 1. 2.] (32, 126, 224, 3)
+    [32. 33. 34.] (28, 126, 224, 3)
 
 Timestamps are the presentation times of the frames actually returned (variable-frame-rate safe),
 in seconds from the start of the file. When the stream ends well before its declared duration the

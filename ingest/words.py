@@ -1,5 +1,10 @@
-"""Words of free text: a shared stopword list and content-word extraction (keyword search, answers).
+"""Words of free text, the one tokeniser of longvid: keyword search, answers, transcript checks.
 
+Words are runs of letters and digits of any script after NFKC normalisation, lower-cased (what SQLite
+FTS5's unicode61 tokeniser keeps); content words drop a shared list of stopwords:
+
+>>> split_words("Thank you, Zürich! ＦＵＬＬ-width_text")
+['thank', 'you', 'zürich', 'full', 'width', 'text']
 >>> content_words("When was the Budget for the bridge approved?")
 ['budget', 'bridge', 'approved']
 """
@@ -23,6 +28,11 @@ STOPWORDS = frozenset(
 )  # fmt: skip
 
 
+def split_words(text: str) -> list[str]:
+    """Lower-case words of ``text`` (NFKC-normalised letters and digits), in order, repeats kept."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+
+
 def content_words(text: str) -> list[str]:
-    """Lower-case words of ``text`` (NFKC-normalised) without stopwords, in order, repeats kept."""
-    return [w for w in _WORD.findall(unicodedata.normalize("NFKC", text).lower()) if w not in STOPWORDS]
+    """:func:`split_words` of ``text`` without stopwords, in order, repeats kept."""
+    return [w for w in split_words(text) if w not in STOPWORDS]

@@ -54,7 +54,7 @@ def test_sidecar_subtitles_replace_speech_and_silent_video_indexes(silent_video,
     with Library(tmp_path / "lib", profile="embedded") as lib:
         result = lib.add(video)
         assert result.status == "indexed" and result.built.transcript[0].source == "subtitle"
-        assert lib.indexer._speech is None  # subtitles were used: the recogniser never loaded
+        assert "speech" not in vars(lib.indexer)  # subtitles were used: the recogniser never loaded
         hit = lib.search("zeppelin", k=1)[0]
         assert hit.start_s <= 1.0 < hit.end_s and "zeppelin" in hit.snippet.lower()
         silent = lib.add(tmp_path / "lib" / ".." / "clip.mp4")  # same bytes: skipped, not re-indexed
