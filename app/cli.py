@@ -41,6 +41,11 @@ def _clock(t_s: float) -> str:  # listings: hours always, milliseconds
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
+    if args.self_test:
+        results = doctor.self_test()
+        for result in results:
+            print(result.line())
+        return 0 if all(r.ok for r in results) else 1
     report = doctor.collect()
     print(json.dumps(report, indent=2) if args.json else doctor.render(report))
     return 0
@@ -218,6 +223,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("doctor", help="report GPU, attention kernels, FAISS, decoders and ffmpeg found here")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this host instead: CUDA, a tiny Qwen2.5-VL forward (bf16 on CUDA), FAISS GPU, attention kernel; "
+        "one line each, exit status 1 if any fails",
+    )
     p.set_defaults(func=_cmd_doctor)
 
     p = sub.add_parser("probe", help="describe a media file's container and streams")

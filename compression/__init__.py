@@ -12,8 +12,8 @@ Public API:
 * :func:`shrink_block` ``(block, target) -> TokenBlock`` — merge a cached block down to a budget share.
 * :func:`allocate` ``(relevance, frames, budget, floor_per_frame=1, max_per_frame=64) -> list[int]`` —
   video-level token budget across segments.
-* :func:`v2pe_positions`, :func:`choose_delta`, :func:`mrope_positions`, :func:`rope_cos_sin` — V2PE
-  float positions (1-D and Qwen2.5-VL 3-row MRoPE) and fp32 RoPE tables for float positions.
+* :func:`v2pe_positions`, :func:`choose_delta`, :func:`mrope_positions` — V2PE float positions (1-D and
+  Qwen2.5-VL 3-row MRoPE), fed to the model's own rotary embedding.
 
 Example::
 
@@ -29,7 +29,7 @@ Example::
 from .budget import allocate
 from .hico import Merged, TokenBlock, compress_clip, compress_video, merge_tokens
 from .shrink import shrink_block
-from .v2pe import DELTAS, choose_delta, mrope_positions, rope_cos_sin, v2pe_positions
+from .v2pe import DELTAS, choose_delta, mrope_positions, v2pe_positions
 
 __all__ = [
     "DELTAS",
@@ -41,7 +41,6 @@ __all__ = [
     "compress_video",
     "merge_tokens",
     "mrope_positions",
-    "rope_cos_sin",
     "shrink_block",
     "v2pe_positions",
 ]

@@ -1,10 +1,11 @@
-"""Variable Visual Position Encoding (V2PE) and float RoPE helpers.
+"""Variable Visual Position Encoding (V2PE): float position ids for long multimodal prompts.
 
 V2PE (Ge et al., 2024) lets a long multimodal prompt fit a model's trained position window: a text token
 advances the position by 1, a visual token by a fraction ``delta`` (1/2 … 1/256). Positions become floats,
-fed straight into RoPE (:func:`rope_cos_sin` works for any float position). :func:`mrope_positions` is the
-3-row (temporal, height, width) variant for Qwen2.5-VL-style MRoPE, with temporal positions tied to
-seconds, as Qwen2.5-VL ties them.
+fed straight into the model's own RoPE (transformers' Qwen2.5-VL rotary embedding computes
+``position_ids.float() * inv_freq`` in fp32, so fractional positions reach it unrounded).
+:func:`mrope_positions` is the 3-row (temporal, height, width) variant for Qwen2.5-VL-style MRoPE, with
+temporal positions tied to seconds, as Qwen2.5-VL ties them.
 
 Example::
 
@@ -92,8 +93,18 @@ def mrope_positions(
       Its token ``i`` at time ``t_i`` seconds with (representative) patch row/col ``(r_i, c_i)`` gets
       ``temporal = b + (t_i - t_0) / seconds_per_unit * delta``, ``height = b + r_i * delta``,
       ``width = b + c_i * delta``, where ``t_0`` is the run's earliest time. After the run
-      ``p = max(b + n * delta, m + delta)``, ``m`` the largest id in the run: text resumes where 1-D V2PE
-      would put it, unless the grid or the clip's duration reaches further.
+      ``p = m + delta``, ``m`` the largest id of the run in any row: the next text token sits one visual
+      step past the run's furthest extent (in time, rows or columns), whatever the number of tokens.
+
+    With ``delta = 1`` this is Qwen2.5-VL's own MRoPE (its reference ``get_rope_index``: temporal ids
+    ``int(frame_index * second_per_grid * tokens_per_second)``, row/column ids of the merged grid, and the
+    text after a video at "the max vision position id plus 1"), so an uncompressed prompt gets exactly the
+    positions the model was trained with; ``delta < 1`` scales every visual offset and the step after the
+    run. (Counting the run's *tokens*, ``b + n * delta`` as 1-D V2PE does, would put the text after a
+    4-frame clip of 16 x 16 tokens 1024 positions on instead of 16: a gap Qwen2.5-VL never saw.)
+    transformers >= 5.3 restarts that text at ``b + max(grid_h, grid_w)`` instead, ignoring the temporal
+    extent; the two agree while a clip spans fewer temporal units than its grid side (4 frames at 0.5 fps
+    on a 16 x 16 grid: 12 < 16), and longvid keeps the reference rule where they do not.
 
     ``seconds_per_unit=0.5`` matches Qwen2.5-VL (``tokens_per_second = 2``): one temporal unit (scaled by
     ``delta``) per half second, so temporal ids follow seconds, not frame indices.
@@ -113,14 +124,14 @@ def mrope_positions(
         run   b=1, t_0=0  -> temporal 1 + [0, 0, 2, 2]/4 = [1, 1, 1.5, 1.5]
                              height   1 + [0, 0, 0, 0]/4 = [1, 1, 1, 1]
                              width    1 + [0, 1, 0, 1]/4 = [1, 1.25, 1, 1.25]
-                             p = max(1 + 4/4, 1.5 + 1/4) = 2
-        text  p=2         -> (2, 2, 2)
+                             p = 1.5 + 1/4 = 1.75   (the largest id, temporal 1.5, plus delta)
+        text  p=1.75      -> (1.75, 1.75, 1.75)
 
         >>> vis = torch.tensor([False, True, True, True, True, False])
         >>> times = torch.tensor([0.0, 0, 0, 2, 2, 0])
         >>> rc = torch.tensor([[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]])
         >>> mrope_positions(vis, 0.25, times, rc, seconds_per_unit=1.0).tolist()
-        [[0.0, 1.0, 1.0, 1.5, 1.5, 2.0], [0.0, 1.0, 1.0, 1.0, 1.0, 2.0], [0.0, 1.0, 1.25, 1.0, 1.25, 2.0]]
+        [[0.0, 1.0, 1.0, 1.5, 1.5, 1.75], [0.0, 1.0, 1.0, 1.0, 1.0, 1.75], [0.0, 1.0, 1.25, 1.0, 1.25, 1.75]]
     """
     _check_delta(delta)
     if seconds_per_unit <= 0:
@@ -148,50 +159,6 @@ def mrope_positions(
         run_t = times[i:j]  # (n_run,)
         out[0, i:j] = p + (run_t - run_t.min()) / seconds_per_unit * delta
         out[1:, i:j] = p + rc[i:j].T * delta  # (2, n_run)
-        p = max(p + (j - i) * delta, float(out[:, i:j].max()) + delta)
+        p = float(out[:, i:j].max()) + delta  # one step past the run's furthest id (Qwen2.5-VL: max + 1)
         i = j
     return out.to(torch.float32)
-
-
-def rope_cos_sin(
-    positions: torch.Tensor,
-    head_dim: int,
-    theta: float = 10000.0,
-    *,
-    mrope_section: Sequence[int] | None = None,
-    dtype: torch.dtype = torch.float32,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """RoPE ``cos, sin`` of shape ``(..., L, head_dim)`` for float positions, computed in fp32.
-
-    The layout is the rotate-half one of transformers' Llama/Qwen2 (frequencies repeated:
-    ``emb = cat(freqs, freqs)``), with ``inv_freq[k] = theta ** (-2k / head_dim)`` and
-    ``freqs = position * inv_freq``. Fractional positions (V2PE) work unchanged.
-
-    With ``mrope_section`` (Qwen2-VL / Qwen2.5-VL, e.g. ``[16, 24, 24]`` for head_dim 128), ``positions``
-    is ``(3, ..., L)`` (temporal, height, width) and the rotary dims are split into those sections
-    (each doubled over the two halves), section ``k`` taking the frequencies of row ``k`` — as
-    ``apply_multimodal_rotary_pos_emb`` does; the result is ``(..., L, head_dim)``.
-
-    Args:
-        positions: ``(..., L)`` float positions (or ``(3, ..., L)`` with ``mrope_section``).
-        head_dim: rotary dimension (even).
-        theta: RoPE base.
-        mrope_section: per-row frequency counts, summing to ``head_dim // 2``.
-        dtype: dtype of the returned tensors (the math is fp32 regardless).
-    """
-    if head_dim <= 0 or head_dim % 2:
-        raise ValueError(f"head_dim must be a positive even number, got {head_dim}")
-    pos = positions.to(torch.float32)  # (..., L)
-    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, dtype=torch.float32, device=pos.device) / head_dim))
-    freqs = pos[..., None] * inv_freq  # (..., L, head_dim/2)
-    emb = torch.cat([freqs, freqs], dim=-1)  # (..., L, head_dim)
-    cos, sin = emb.cos(), emb.sin()
-    if mrope_section is not None:
-        if sum(mrope_section) != head_dim // 2:
-            raise ValueError(f"mrope_section {list(mrope_section)} sums to {sum(mrope_section)}, need {head_dim // 2}")
-        if pos.shape[0] != len(mrope_section):
-            raise ValueError(f"positions have {pos.shape[0]} rows for {len(mrope_section)} mrope sections")
-        split = list(mrope_section) * 2
-        cos = torch.cat([c[k % len(mrope_section)] for k, c in enumerate(cos.split(split, dim=-1))], dim=-1)
-        sin = torch.cat([s[k % len(mrope_section)] for k, s in enumerate(sin.split(split, dim=-1))], dim=-1)
-    return cos.to(dtype), sin.to(dtype)

@@ -27,6 +27,10 @@ visual tokens advance by a fraction ``delta``, the temporal MRoPE component foll
 *float* ``(3, B, L)`` position ids. Qwen2.5-VL's rotary embedding computes
 ``position_ids[..., None].float() * inv_freq`` in fp32, so float positions reach RoPE unrounded.
 
+With ``delta = 1`` and un-merged blocks (``tokens_per_frame`` = the vision tower's tokens per frame), the
+prompt's ids, embeddings and positions are exactly what stock transformers builds for the same layout from
+``Qwen2_5_VLProcessor`` (one stock video per block, each frame in it twice; ``tests/test_videollm_reference.py``).
+
 Decoding is a small explicit greedy loop over the model's KV cache (not ``model.generate``), so the
 positions of generated tokens are ours too: the first new token sits at ``max(prompt positions) + 1``
 (all three MRoPE components equal, as Qwen2.5-VL does for text after a video) and each next one at +1.
@@ -35,6 +39,7 @@ positions of generated tokens are ours too: the first new token sits at ``max(pr
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import logging
 import math
@@ -259,8 +264,18 @@ class VideoLLM:
                 self.stop_ids.add(tid)
 
     @classmethod
-    def from_pretrained(cls, path_or_name: str | Path | None = None, config: VideoLLMConfig | None = None):
-        """Load checkpoint and processor (``path_or_name`` defaults to ``config.model``)."""
+    def from_pretrained(
+        cls,
+        path_or_name: str | Path | None = None,
+        config: VideoLLMConfig | None = None,
+        *,
+        local_files_only: bool = False,
+    ):
+        """Load checkpoint and processor (``path_or_name`` defaults to ``config.model``).
+
+        ``local_files_only=True`` never touches the hub: ``path_or_name`` must be a local checkpoint
+        directory (or a name already in the local cache).
+        """
         from transformers import AutoProcessor, Qwen2_5_VLForConditionalGeneration
 
         config = config or VideoLLMConfig()
@@ -268,9 +283,9 @@ class VideoLLM:
         attention = choose_attention(config.device, config.attention)
         log.info("loading %s (%s, %s, attention=%s)", name, config.device, config.dtype, attention)
         model = Qwen2_5_VLForConditionalGeneration.from_pretrained(
-            name, dtype=config.torch_dtype, attn_implementation=attention
+            name, dtype=config.torch_dtype, attn_implementation=attention, local_files_only=local_files_only
         ).to(config.device)
-        processor = AutoProcessor.from_pretrained(name)
+        processor = AutoProcessor.from_pretrained(name, local_files_only=local_files_only)
         return cls(model, processor, config)
 
     # -- vision ----------------------------------------------------------------------------------
@@ -442,15 +457,17 @@ class VideoLLM:
         if self.config.drop_layer is not None and prompt.n_visual:
             keep = max(1, round(prompt.n_visual * self.config.drop_keep))
             prompt = drop_visual_tokens(self.model, prompt, self.config.drop_layer, keep)
-        cache = DynamicCache(config=self.model.config.text_config)
+        cache = DynamicCache(config=self.model.config.text_config)  # filled in place by every forward
+        # transformers >= 5.x names the KV-cache argument `cache` (`past_key_values` is deprecated there)
+        cache_arg = "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
         mask = prompt.attention_mask
         out = self.model(
             inputs_embeds=prompt.inputs_embeds,
             position_ids=prompt.position_ids,
             attention_mask=mask,
-            past_key_values=cache,
             use_cache=True,
             logits_to_keep=1,
+            **{cache_arg: cache},
         )
         next_pos = prompt.next_position
         new: list[int] = []
@@ -469,8 +486,8 @@ class VideoLLM:
                 inputs_embeds=embed(step_ids),
                 position_ids=pos,
                 attention_mask=mask,
-                past_key_values=out.past_key_values,
                 use_cache=True,
+                **{cache_arg: cache},
             )
             next_pos += 1.0
         return new

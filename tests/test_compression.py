@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import doctest
-import itertools
 import math
 import random
 
@@ -20,7 +19,6 @@ from longvid.compression import (
     hico,
     merge_tokens,
     mrope_positions,
-    rope_cos_sin,
     v2pe,
     v2pe_positions,
 )
@@ -187,7 +185,7 @@ def test_allocate_rejects_infeasible_floor_with_numbers():
         allocate([1.0, 0.0], [1, 2, 3], budget=100)
 
 
-# ---- V2PE / MRoPE / RoPE -------------------------------------------------------------------------
+# ---- V2PE / MRoPE -------------------------------------------------------------------------------
 
 
 def test_v2pe_positions_worked_example():
@@ -231,44 +229,3 @@ def test_mrope_positions_hand_computed():
     assert ids.tolist() == [[0.0, 1.0, 2.0, 3.0, 4.0]] * 3
     with pytest.raises(ValueError, match=r"grid_hw has shape \(5,\), expected \(5, 2\)"):
         mrope_positions(text, 0.25, torch.zeros(5), torch.zeros(5))
-
-
-def _standard_rope(m: int, head_dim: int, theta: float) -> tuple[list[float], list[float]]:
-    half = [m * theta ** (-2 * k / head_dim) for k in range(head_dim // 2)]
-    ang = half + half
-    return [math.cos(a) for a in ang], [math.sin(a) for a in ang]
-
-
-def _rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    x1, x2 = x.chunk(2, dim=-1)
-    return x * cos + torch.cat([-x2, x1], dim=-1) * sin
-
-
-def test_rope_cos_sin_matches_standard_formula_and_is_relative():
-    head_dim, theta = 16, 10000.0
-    cos, sin = rope_cos_sin(torch.arange(0, 50, 7).float(), head_dim, theta)  # (8, 16)
-    for row, m in enumerate(range(0, 50, 7)):
-        c, s = _standard_rope(m, head_dim, theta)
-        torch.testing.assert_close(cos[row], torch.tensor(c), atol=1e-5, rtol=0)
-        torch.testing.assert_close(sin[row], torch.tensor(s), atol=1e-5, rtol=0)
-    # fractional positions keep RoPE's relative property: <R(a) q, R(b) k> depends on a - b only
-    q, k = torch.randn(2, head_dim, generator=torch.Generator().manual_seed(5))
-    pos = torch.tensor([2.25, 3.0, 7.25, 8.0])
-    c, s = rope_cos_sin(pos, head_dim, theta)
-    d1 = _rotate(q, c[1], s[1]) @ _rotate(k, c[0], s[0])
-    d2 = _rotate(q, c[3], s[3]) @ _rotate(k, c[2], s[2])
-    assert float(d1) == pytest.approx(float(d2), abs=1e-4)
-
-
-def test_rope_cos_sin_mrope_sections():
-    head_dim, section = 16, [2, 3, 3]
-    pos = torch.stack([torch.arange(5.0), 10 + torch.arange(5.0), 20 + torch.arange(5.0)])  # (3, L)
-    cos, sin = rope_cos_sin(pos, head_dim, mrope_section=section)
-    assert cos.shape == (5, head_dim)
-    full = [rope_cos_sin(pos[r], head_dim) for r in range(3)]  # (cos, sin), each (L, head_dim)
-    row_of_dim = list(itertools.chain.from_iterable([r] * n for r, n in enumerate(section))) * 2
-    for d, r in enumerate(row_of_dim):
-        torch.testing.assert_close(cos[:, d], full[r][0][:, d])
-        torch.testing.assert_close(sin[:, d], full[r][1][:, d])
-    with pytest.raises(ValueError, match=r"sums to 7, need 8"):
-        rope_cos_sin(pos, head_dim, mrope_section=[2, 2, 3])

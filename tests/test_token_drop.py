@@ -6,12 +6,13 @@ import torch
 from longvid.llm.token_drop import drop_visual_tokens, visual_attention
 from longvid.llm.videollm import VideoLLM, VideoLLMConfig
 
-from .test_videollm import _block, _model, _tokenizer
+from . import tiny_qwen
+from .tiny_qwen import block as _block
 
 
 def _llm(**options):
     config = VideoLLMConfig(frame_size=(64, 64), tokens_per_frame=4, token_budget=4096, max_new_tokens=4, **options)
-    return VideoLLM(_model(), _tokenizer(), config)
+    return VideoLLM(tiny_qwen.model(), tiny_qwen.tokenizer(), config)
 
 
 def test_scores_match_eager_attention_weights():
@@ -51,4 +52,9 @@ def test_dropping_is_off_by_default_and_runs_when_configured():
     prompt = plain.build_inputs("what happens", blocks)
     assert full_keep.generate_ids(full_keep.build_inputs("what happens", blocks)) == plain.generate_ids(prompt)
     half = _llm(drop_layer=1, drop_keep=0.5)
-    assert isinstance(half.generate("what happens", blocks), str)
+    lean = drop_visual_tokens(plain.model, prompt, layer=1, keep=16)  # half of the 32 visual tokens
+    assert lean.n_visual == 16
+    expected = tiny_qwen.reference_greedy(plain, lean, plain.config.max_new_tokens)  # answers from the lean prompt
+    ids = half.generate_ids(half.build_inputs("what happens", blocks))
+    assert ids == expected
+    assert half.generate("what happens", blocks) == half.tokenizer.decode(ids, skip_special_tokens=True)

@@ -1,7 +1,7 @@
 """VideoLLM on a tiny random Qwen2.5-VL built in the test (hidden size 32, 2 layers, vision depth 2).
 
-The tokenizer is a word-level ``tokenizers`` model with Qwen's special tokens, so the config's vision
-token ids match it; nothing is downloaded.
+The model, its word-level tokenizer and hand-made token blocks come from :mod:`tests.tiny_qwen`; nothing
+is downloaded. The comparison with stock transformers is in ``test_videollm_reference.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import torch
 
 from longvid.compression.hico import TokenBlock, compress_video
 from longvid.ingest import sample_frames
-from longvid.ingest.types import TimeSpan
 from longvid.llm.videollm import (
     PlaceholderMismatchError,
     VideoLLM,
@@ -26,78 +25,20 @@ from longvid.llm.videollm import (
     scatter_visual_tokens,
 )
 
+from . import tiny_qwen
+
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-SPECIALS = [
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|vision_start|>",
-    "<|vision_end|>",
-    "<|video_pad|>",
-    "<|image_pad|>",
-]
-WORDS = ["[UNK]", "system", "user", "assistant", "You", "are", "a", "helpful", ".", "?", "<", "t", "=", ">", ":"]
-WORDS += ["what", "happens", "who", "is", "there"] + [f"{i:02d}" for i in range(60)]
-VOCAB = {w: i for i, w in enumerate(SPECIALS + WORDS)}
-DIM = 32
-
-
-def _tokenizer():
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordLevel(vocab=VOCAB, unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok.add_special_tokens(SPECIALS)
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", eos_token="<|im_end|>")
-
-
-def _model(seed: int = 0):
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
-
-    cfg = Qwen2_5_VLConfig(
-        text_config=dict(
-            vocab_size=len(VOCAB),
-            hidden_size=DIM,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,  # head_dim 8 -> 4 rotary frequencies = sum(mrope_section)
-            num_key_value_heads=2,
-            rope_parameters={"rope_type": "default", "mrope_section": [2, 1, 1], "rope_theta": 10000.0},
-            max_position_embeddings=512,
-            eos_token_id=VOCAB["<|im_end|>"],
-            bos_token_id=VOCAB["<|endoftext|>"],
-            pad_token_id=VOCAB["<|endoftext|>"],
-        ),
-        vision_config=dict(
-            depth=2,
-            hidden_size=32,
-            intermediate_size=64,
-            num_heads=2,
-            patch_size=8,
-            spatial_merge_size=2,
-            temporal_patch_size=2,
-            window_size=32,
-            out_hidden_size=DIM,
-            fullatt_block_indexes=[1],
-            tokens_per_second=2,
-        ),
-        video_token_id=VOCAB["<|video_pad|>"],
-        image_token_id=VOCAB["<|image_pad|>"],
-        vision_start_token_id=VOCAB["<|vision_start|>"],
-        vision_end_token_id=VOCAB["<|vision_end|>"],
-    )
-    torch.manual_seed(seed)
-    return Qwen2_5_VLForConditionalGeneration(cfg).eval()
+DIM = tiny_qwen.DIM
+_block = tiny_qwen.block
 
 
 @pytest.fixture(scope="module")
 def tiny():
     # 64x64 frames -> 8x8 patches of 8 px -> 4x4 = 16 merged tokens per frame.
     config = VideoLLMConfig(frame_size=(64, 64), tokens_per_frame=4, token_budget=4096, max_new_tokens=6)
-    return VideoLLM(_model(), _tokenizer(), config)
+    return VideoLLM(tiny_qwen.model(), tiny_qwen.tokenizer(), config)
 
 
 @pytest.fixture(scope="module")
@@ -139,26 +80,15 @@ def test_end_to_end_on_real_frames(tiny, demo_frames):
     assert prompt.position_ids.dtype == torch.float32
     # the visual tokens really are in the embeddings, in block order
     torch.testing.assert_close(prompt.inputs_embeds[0, prompt.is_visual], torch.cat([b.tokens for b in blocks]))
-    answer = tiny.generate("what happens ?", blocks)
-    assert isinstance(answer, str)
+    ids = tiny.generate_ids(prompt)
+    assert ids == tiny_qwen.reference_greedy(tiny, prompt, tiny.config.max_new_tokens)  # cached == uncached
+    assert tiny.generate("what happens ?", blocks) == tiny.tokenizer.decode(ids, skip_special_tokens=True)
 
 
 def test_encode_frames_is_frame_independent(tiny, demo_frames):
     pixels, _ = demo_frames
     both = tiny.encode_frames(pixels[:3])
     torch.testing.assert_close(tiny.encode_frames(pixels[1:2])[0], both[1], rtol=1e-4, atol=1e-5)
-
-
-def _block(n: int, start_s: float, seed: int = 1) -> TokenBlock:
-    g = torch.Generator().manual_seed(seed)
-    return TokenBlock(
-        tokens=torch.randn(n, DIM, generator=g),
-        sizes=torch.full((n,), 4, dtype=torch.int64),
-        frame_index=torch.arange(n, dtype=torch.int64) // 2,
-        patch_index=torch.tensor([0, 1, 4, 5] * (n // 4), dtype=torch.int64),
-        span=TimeSpan(start_s, start_s + 4.0),
-        times_s=torch.tensor([start_s, start_s, start_s + 2, start_s + 2] * (n // 4), dtype=torch.float64),
-    )
 
 
 def test_placeholder_mismatch_raises_with_both_numbers(tiny):
@@ -182,7 +112,7 @@ def test_position_ids_hand_computed(tiny):
       temporal 21 + [0, 0, 2, 2] / 0.5 * 0.25 = [21, 21, 22, 22]
       height   21 + [0, 0, 1, 1] * 0.25       = [21, 21, 21.25, 21.25]
       width    21 + [0, 1, 0, 1] * 0.25       = [21, 21.25, 21, 21.25]
-    then p = max(21 + 4 * 0.25, 22 + 0.25) = 22.25 for <|vision_end|>, text continues +1 each.
+    then p = 22 + 0.25 = 22.25 (the run's largest id plus delta) for <|vision_end|>, text continues +1 each.
     """
     llm = VideoLLM(tiny.model, tiny.tokenizer, VideoLLMConfig(frame_size=(64, 64), delta=0.25))
     prompt = llm.build_inputs("what happens ?", [_block(4, 10.0)])
@@ -262,19 +192,27 @@ def test_second_question_reuses_cached_blocks(tiny, demo_frames, tmp_path):
         assert calls[0] == after_encode
     finally:
         handle.remove()
-    assert isinstance(first, str) and isinstance(second, str)
+    for question, answer in (("what happens ?", first), ("who is there ?", second)):
+        reference = tiny_qwen.reference_greedy(tiny, tiny.build_inputs(question, blocks), tiny.config.max_new_tokens)
+        assert answer == tiny.tokenizer.decode(reference, skip_special_tokens=True)
     assert tiny.generate("what happens ?", blocks) == first  # cache is exact
 
 
 @pytest.mark.gpu
 @pytest.mark.slow
 def test_real_checkpoint_answers_about_demo():
+    """Qwen2.5-VL from the local checkpoint in ``LONGVID_QWEN_DIR`` (never the hub) answers in words."""
+    path = tiny_qwen.real_checkpoint_dir()
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA")
     cfg = VideoLLMConfig(device="cuda", dtype="bfloat16", max_new_tokens=32)
-    llm = VideoLLM.from_pretrained("Qwen/Qwen2.5-VL-7B-Instruct", cfg)
+    llm = VideoLLM.from_pretrained(path, cfg, local_files_only=True)
     batch = next(iter(sample_frames("assets/demo.mp4", fps=0.5, max_frames=16)))
     patches = llm.encode_frames(batch.pixels)
     blocks = compress_video(patches, torch.as_tensor(batch.timestamps_s), clip_len=4, tokens_per_frame=16)
-    answer = llm.generate("Describe what happens in the video.", blocks)
-    assert isinstance(answer, str) and answer.strip()
+    question = "Describe what happens in the video."
+    ids = llm.generate_ids(llm.build_inputs(question, blocks))
+    answer = llm.generate(question, blocks)
+    assert answer == llm.tokenizer.decode(ids, skip_special_tokens=True)  # greedy: the same every time
+    assert len(answer.split()) >= 3, f"expected a sentence about the video, got {answer!r}"
+    assert "<|" not in answer  # no special token leaked into the text
