@@ -51,12 +51,13 @@ def _faiss() -> dict:
 
 
 def _ffmpeg() -> dict:
-    from longvid.ingest.ffmpeg_cli import ffmpeg_binary, ffmpeg_version
+    from longvid.ingest.ffmpeg_cli import FfmpegError, ffmpeg_choice
 
     try:
-        return {"binary": str(ffmpeg_binary()), "version": ffmpeg_version()}
-    except (OSError, subprocess.CalledProcessError) as err:
+        choice = ffmpeg_choice()
+    except (OSError, subprocess.CalledProcessError, FfmpegError) as err:
         return {"binary": None, "version": None, "error": str(err)}
+    return {"binary": str(choice.path), "version": choice.version, "reason": choice.reason}
 
 
 def _package_file(package: str, relative: str) -> str | None:
@@ -141,7 +142,10 @@ def render(report: dict) -> str:
         ("frame decoders", ", ".join(report["decoders"]) + f"  (default: {report['decoders'][0]})"),
         ("PyAV", f"{report['pyav']['version']} (libavcodec {report['pyav']['ffmpeg_libavcodec']})"),
         ("decord", report["decord"] or "not installed"),
-        ("ffmpeg binary", f"{ff['binary']}  [{ff['version']}]" if ff["binary"] else f"missing: {ff.get('error')}"),
+        (
+            "ffmpeg binary",
+            f"{ff['binary']}  [{ff['version']}]: {ff['reason']}" if ff["binary"] else f"missing: {ff.get('error')}",
+        ),
     ]
     models = report["models"]
     auto = models["auto_profile"]

@@ -54,7 +54,7 @@ from torch.nn import functional
 from longvid.compression.hico import TokenBlock
 from longvid.compression.v2pe import choose_delta, mrope_positions
 from longvid.ingest.atomic import atomic_path
-from longvid.ingest.types import TimeSpan
+from longvid.ingest.types import TimeSpan, timecode
 
 from .token_drop import drop_visual_tokens
 
@@ -186,8 +186,7 @@ class VideoPrompt:
 
 def format_timestamp(t_s: float) -> str:
     """``3725.4 -> "<t=01:02:05>"`` (floor to whole seconds)."""
-    s = math.floor(t_s)
-    return f"<t={s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}>"
+    return f"<t={timecode(math.floor(t_s), hours=True)}>"
 
 
 def scatter_visual_tokens(
