@@ -124,7 +124,8 @@ def reference_greedy(llm, prompt, max_new_tokens: int) -> list[int]:
 
 
 def real_checkpoint_dir():
-    """The local Qwen2.5-VL checkpoint directory named by ``LONGVID_QWEN_DIR``; skips the test otherwise."""
+    """The local Qwen2.5-VL checkpoint directory named by ``LONGVID_QWEN_DIR``, on a host with CUDA; skips
+    the test otherwise."""
     import os
     from pathlib import Path
 
@@ -136,4 +137,6 @@ def real_checkpoint_dir():
     path = Path(raw).expanduser()
     if not (path / "config.json").is_file():
         pytest.skip(f"LONGVID_QWEN_DIR={raw} is not a checkpoint directory (no config.json there)")
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA")
     return path
