@@ -15,6 +15,7 @@ entry that points at them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import shutil
@@ -26,7 +27,7 @@ from longvid.index import EventIndex
 from longvid.index.records import ChannelMatch, Event, Hit, VideoRecord
 from longvid.ingest import MediaLimits, TimeSpan, open_video
 from longvid.ingest.atomic import atomic_write_bytes
-from longvid.llm import Answer, AnswerBackend, Evidence, create_backend
+from longvid.llm import Answer, AnswerBackend, BackendOptions, Evidence, create_backend
 
 from .pipeline import BuiltVideo, Indexer
 from .profiles import Profile, ProfileError, load_profile, profile_from_dict
@@ -79,7 +80,6 @@ class Library:
         self.limits = limits or MediaLimits()
         self.index = EventIndex(self.root)
         self.indexer = Indexer(self.profile, show_progress=show_progress, limits=self.limits)
-        self._answerer: AnswerBackend | None = None
 
     def _settle_profile(self, requested: str | Path | Profile | None) -> Profile:
         """The library keeps the profile it was built with; search must embed queries the same way."""
@@ -206,36 +206,19 @@ class Library:
         ]  # fmt: skip
         return self.answerer.answer(question, evidence)
 
-    @property
+    @functools.cached_property
     def answerer(self) -> AnswerBackend:
         """The profile's answer backend, built on first use (assignable, e.g. to inject a model)."""
-        if self._answerer is None:
-            cfg = self.profile.answer
-            if cfg.backend == "videollm":
-                from longvid.llm.video_answer import VideoLLMBackend
-                from longvid.llm.videollm import VideoLLM, VideoLLMConfig
-
-                dtype = "bfloat16" if self.profile.device.startswith("cuda") else "float32"
-                llm_config = VideoLLMConfig(
-                    model=cfg.model,
-                    device=self.profile.device,
-                    dtype=dtype,
-                    token_budget=cfg.token_budget,
-                    tokens_per_frame=cfg.tokens_per_frame,
-                )
-                llm = VideoLLM.from_pretrained(cfg.model, llm_config)
-                self._answerer = VideoLLMBackend(llm, cache_dir=self.root / "tokens", fps=cfg.fps)
-            elif cfg.backend == "textllm":
-                from longvid.llm.textllm import TextLLMBackend
-
-                self._answerer = TextLLMBackend(cfg.model, device=self.profile.device)
-            else:
-                self._answerer = create_backend(cfg.backend)
-        return self._answerer
-
-    @answerer.setter
-    def answerer(self, backend: AnswerBackend) -> None:
-        self._answerer = backend
+        cfg = self.profile.answer
+        options = BackendOptions(
+            model=cfg.model,
+            device=self.profile.device,
+            token_budget=cfg.token_budget,
+            tokens_per_frame=cfg.tokens_per_frame,
+            fps=cfg.fps,
+            cache_dir=self.root / "tokens",
+        )
+        return create_backend(cfg.backend, options)
 
     def thumbnail_path(self, video_id: str, event_index: int) -> Path:
         return self.root / "thumbs" / video_id / f"{event_index:05d}.jpg"

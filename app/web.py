@@ -25,8 +25,8 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from longvid.ingest import MediaError
-from longvid.llm import Answer, timecode
+from longvid.ingest import MediaError, timecode
+from longvid.llm import Answer
 
 from .jobs import VIDEO_SUFFIXES
 from .library import Library

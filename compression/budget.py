@@ -78,30 +78,77 @@ def allocate(
 
     room = [c - f for c, f in zip(caps, floors, strict=True)]
     weight = [max(float(r), 0.0) + EPS if rm > 0 else 0.0 for r, rm in zip(relevance, room, strict=True)]
-    share = [0.0] * len(frames)
-    active = {i for i, w in enumerate(weight) if w > 0}
-    left = budget - sum(floors)
-    while active:  # water-filling: fix segments that hit their cap, re-split the rest
-        total_w = sum(weight[i] for i in sorted(active))
-        capped = {i for i in active if left * weight[i] / total_w >= room[i]}
-        if not capped:
-            for i in active:
-                share[i] = left * weight[i] / total_w
-            break
-        for i in sorted(capped):
-            share[i] = float(room[i])
-            left -= room[i]
-        active -= capped
+    extra = apportion(budget - sum(floors), weight, [0] * len(frames), room)
+    return [f + e for f, e in zip(floors, extra, strict=True)]
 
-    extra = [math.floor(x) for x in share]
-    short = budget - sum(floors) - sum(extra)
-    order = sorted(range(len(share)), key=lambda i: (-(share[i] - extra[i]), i))
-    for i in order:
+
+def apportion(total: int, weights: Sequence[float], lower: Sequence[int], upper: Sequence[int]) -> list[int]:
+    """Split ``total`` into integers ``lower[i] <= out[i] <= upper[i]`` in proportion to ``weights``.
+
+    The exact shares are ``clamp(level * weights[i], lower[i], upper[i])`` at the one ``level`` where
+    they sum to ``total`` (water-filling: an item that reaches a bound stays there and the others share
+    what is left in proportion). They are rounded down and the missing units go to the largest
+    remainders, ties to the lower index (the largest-remainder method), so ``sum(out) == total``.
+    Every integer split in longvid goes through here: :func:`allocate` (tokens across segments) and
+    the videollm backend (a segment's tokens across its cached blocks).
+
+        >>> apportion(10, [64, 64, 32], lower=[1, 1, 1], upper=[64, 64, 32])
+        [4, 4, 2]
+        >>> apportion(12, [1.0, 1.0, 1.0], lower=[0, 0, 0], upper=[2, 10, 10])  # the first is capped
+        [2, 5, 5]
+        >>> apportion(4, [0.0, 5.0, 1.0], lower=[1, 1, 1], upper=[9, 9, 9])  # a zero weight keeps its floor
+        [1, 2, 1]
+
+    Raises:
+        ValueError: mismatched lengths, a negative or non-finite weight, a lower bound above its upper
+            one, or a ``total`` the bounds cannot reach (the message gives the numbers).
+    """
+    n = len(weights)
+    if not len(lower) == len(upper) == n:
+        raise ValueError(f"need one weight, lower and upper bound per item, got {n}, {len(lower)} and {len(upper)}")
+    if not all(math.isfinite(w) and w >= 0 for w in weights):
+        raise ValueError(f"weights must be finite and >= 0, got {list(weights)}")
+    if any(lo > hi for lo, hi in zip(lower, upper, strict=True)):
+        raise ValueError(f"every lower bound must be <= its upper bound, got {list(lower)} and {list(upper)}")
+    reachable = sum(lower) + sum(hi - lo for w, lo, hi in zip(weights, lower, upper, strict=True) if w > 0)
+    if not sum(lower) <= total <= reachable:
+        raise ValueError(
+            f"cannot apportion {total} over {n} items: their bounds (and weights) allow {sum(lower)} to {reachable}"
+        )
+    level = _level(total, weights, lower, upper)
+    shares = [min(max(level * w, float(lo)), float(hi)) for w, lo, hi in zip(weights, lower, upper, strict=True)]
+    out = [math.floor(s) for s in shares]
+    short = total - sum(out)
+    # remainders rounded to 1e-9 so that equal shares computed along different float paths tie exactly
+    for i in sorted(range(n), key=lambda i: (-round(shares[i] - out[i], 9), i)):
         if short <= 0:
             break
-        if extra[i] < room[i]:
-            extra[i] += 1
+        if out[i] < upper[i]:
+            out[i] += 1
             short -= 1
-    if short != 0:  # cannot happen while sum(caps) > budget; guard the invariant loudly
-        raise RuntimeError(f"allocation is off by {short} tokens for budget {budget}")
-    return [f + e for f, e in zip(floors, extra, strict=True)]
+    if short != 0:  # cannot happen once the total is reachable; guard the invariant loudly
+        raise RuntimeError(f"apportionment of {total} is off by {short}")
+    return out
+
+
+def _level(total: int, weights: Sequence[float], lower: Sequence[int], upper: Sequence[int]) -> float:
+    """The ``level`` at which ``sum(clamp(level * w, lo, hi)) == total`` (a reachable ``total``).
+
+    The sum is piecewise linear and non-decreasing in ``level``, with knots where an item meets a bound;
+    find the two knots around ``total`` and solve the linear piece between them.
+    """
+    items = [(w, lo, hi) for w, lo, hi in zip(weights, lower, upper, strict=True) if w > 0]
+
+    def filled(level: float) -> float:
+        return sum(lower) + sum(min(max(level * w, lo), hi) - lo for w, lo, hi in items)
+
+    below = 0.0
+    for knot in sorted({bound / w for w, lo, hi in items for bound in (lo, hi)}):
+        if filled(knot) >= total:
+            break
+        below = knot
+    base = filled(below)
+    if base >= total:
+        return below
+    slope = sum(w for w, lo, hi in items if lo / w <= below and hi / w >= knot)
+    return below + (total - base) / slope

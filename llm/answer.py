@@ -9,6 +9,28 @@ moment the backend was actually shown, so a model cannot cite what it never saw:
     >>> shown = [Evidence("v1", "talk.mp4", TimeSpan(30.0, 42.0), transcript="the budget was approved")]
     >>> [c.span for c in parse_citations("Approved at [00:35]; see also [01:10:00].", shown)]
     [TimeSpan(start_s=30.0, end_s=42.0)]
+
+A backend implements :meth:`AnswerBackend.generate` only; :meth:`AnswerBackend.answer` around it says so
+when there is no evidence, and when the generated text cites none of the moments shown it cites the
+best-scored one (and logs that it did)::
+
+    >>> class Echo(AnswerBackend):
+    ...     name = "echo"
+    ...     def generate(self, question, evidence):
+    ...         text = f"You asked {question!r}."
+    ...         return Answer(text, tuple(parse_citations(text, evidence)), self.name, tuple(evidence))
+    >>> Echo().answer("when?", []).text
+    'No moment in the library matches the question.'
+    >>> [c.span for c in Echo().answer("when?", shown).citations]
+    [TimeSpan(start_s=30.0, end_s=42.0)]
+
+Backends are built by name through one registry, so their heavy imports wait until one is asked for::
+
+    >>> try:
+    ...     create_backend("echo")
+    ... except UnknownBackendError as err:
+    ...     print(err)
+    unknown answer backend 'echo'; choose one of ['extractive', 'textllm', 'videollm'] (answer.backend in the profile)
 """
 
 from __future__ import annotations
@@ -16,12 +38,15 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
-from longvid.ingest import TimeSpan
+from longvid.ingest import LongvidError, TimeSpan, timecode
 
 log = logging.getLogger(__name__)
+
+NO_MATCH = "No moment in the library matches the question."  # the answer when retrieval found nothing
 
 
 @dataclass(frozen=True)
@@ -61,21 +86,109 @@ class Answer:
 
 
 class AnswerBackend(ABC):
-    """Turns a question and retrieved evidence into a cited answer."""
+    """Turns a question and retrieved evidence into a cited answer.
+
+    Subclasses implement :meth:`generate`; :meth:`answer` handles what every backend shares.
+    """
 
     name: str
 
-    @abstractmethod
     def answer(self, question: str, evidence: Sequence[Evidence]) -> Answer:
-        """An answer citing only moments in ``evidence``."""
+        """An answer citing only moments in ``evidence``.
+
+        No evidence: :data:`NO_MATCH`, citing nothing. Otherwise :meth:`generate`'s answer; when it cites
+        no moment, the best-scored moment it was shown is cited instead (logged), so that every answer
+        points at the moment it most likely rests on.
+        """
+        if not evidence:
+            return Answer(NO_MATCH, (), self.name, ())
+        draft = self.generate(question, evidence)
+        if draft.citations:
+            return draft
+        top = max(draft.evidence or evidence, key=lambda e: e.score)
+        log.info(
+            "%s: the generated text cites no moment it was shown; citing the best retrieved moment, %s %s-%s",
+            self.name, top.video_id, timecode(top.span.start_s), timecode(top.span.end_s),
+        )  # fmt: skip
+        return replace(draft, citations=(Citation(top.video_id, top.span.start_s, top.span.end_s, top.path),))
+
+    @abstractmethod
+    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
+        """The backend's own answer from non-empty ``evidence``: its text, the valid citations in it (maybe
+        none: :meth:`answer` then falls back) and, as ``Answer.evidence``, the moments it was shown."""
 
 
-def timecode(t_s: float) -> str:
-    """``HH:MM:SS`` (or ``MM:SS`` under an hour) for a time in seconds."""
-    whole = round(t_s)
-    hours, rest = divmod(whole, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours:02d}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes:02d}:{seconds:02d}"
+class UnknownBackendError(LongvidError, ValueError):
+    """An answer backend name that is not registered; the message lists the registered ones."""
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """What :func:`create_backend` builds a backend with; each backend reads the fields it needs."""
+
+    model: str = "Qwen/Qwen2.5-VL-7B-Instruct"  # videollm: hub name or checkpoint path; textllm: a local LM folder
+    device: str = "cpu"  # torch device the model runs on ("cpu", "cuda", "cuda:1")
+    dtype: str | None = None  # weights dtype ("float32", "bfloat16", "float16"); None = bfloat16 on CUDA, else float32
+    token_budget: int = 16384  # videollm: most visual tokens in one prompt
+    tokens_per_frame: int = 16  # videollm: HiCo tokens per frame in the token cache
+    fps: float = 1.0  # videollm: frames per second sampled inside a moment
+    cache_dir: Path | None = None  # videollm: where compressed visual tokens are cached; None = no cache
+
+    def __post_init__(self) -> None:
+        if self.dtype not in (None, "float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype must be float32, bfloat16, float16 or None (by device), got {self.dtype!r}")
+        for name in ("token_budget", "tokens_per_frame"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.fps > 0:
+            raise ValueError(f"fps must be > 0, got {self.fps}")
+
+    @property
+    def weights_dtype(self) -> str:
+        """``dtype``, or when unset the device's default: ``bfloat16`` on CUDA, ``float32`` elsewhere.
+
+        >>> BackendOptions(device="cuda:1").weights_dtype, BackendOptions().weights_dtype
+        ('bfloat16', 'float32')
+        """
+        if self.dtype is not None:
+            return self.dtype
+        return "bfloat16" if self.device.startswith("cuda") else "float32"
+
+
+BackendFactory = Callable[[BackendOptions], AnswerBackend]
+BACKENDS: dict[str, BackendFactory] = {}  # name -> factory, by register_backend; longvid.llm adds the built-ins
+
+
+def register_backend(name: str) -> Callable[[BackendFactory], BackendFactory]:
+    """Decorator registering ``factory(options) -> AnswerBackend`` under ``name``.
+
+    A factory imports its backend's module when called, so registering costs no import.
+    """
+
+    def register(factory: BackendFactory) -> BackendFactory:
+        if name in BACKENDS:
+            raise ValueError(f"answer backend {name!r} is already registered")
+        BACKENDS[name] = factory
+        return factory
+
+    return register
+
+
+def backend_names() -> list[str]:
+    """The registered answer backends, sorted."""
+    return sorted(BACKENDS)
+
+
+def create_backend(name: str, options: BackendOptions | None = None) -> AnswerBackend:
+    """The answer backend registered as ``name``, built with ``options`` (defaults when None).
+
+    Raises :class:`UnknownBackendError` naming the registered backends when ``name`` is not one of them.
+    """
+    if name not in BACKENDS:
+        raise UnknownBackendError(
+            f"unknown answer backend {name!r}; choose one of {backend_names()} (answer.backend in the profile)"
+        )
+    return BACKENDS[name](options or BackendOptions())
 
 
 _TIME = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:\.\d+)?"

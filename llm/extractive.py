@@ -18,14 +18,14 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from longvid.ingest import timecode
 from longvid.ingest.words import content_words
 
-from .answer import Answer, AnswerBackend, Citation, Evidence, timecode
+from .answer import Answer, AnswerBackend, Citation, Evidence
 
 log = logging.getLogger(__name__)
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-NO_MATCH = "No moment in the library matches the question."
 
 
 class ExtractiveBackend(AnswerBackend):
@@ -40,9 +40,7 @@ class ExtractiveBackend(AnswerBackend):
         self.max_moments = max_moments
         self.min_relative_score = min_relative_score
 
-    def answer(self, question: str, evidence: Sequence[Evidence]) -> Answer:
-        if not evidence:
-            return Answer(NO_MATCH, (), self.name, ())
+    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
         ranked = sorted(evidence, key=lambda e: -e.score)
         best = ranked[0].score
         chosen = [e for e in ranked if e.score >= self.min_relative_score * best][: self.max_moments]

@@ -9,7 +9,8 @@ For users with a text model on disk (no VLM, or no GPU): the retrieved moments b
     [1] talk.mp4 00:36-00:48 | said: The bridge budget was approved.
 
 Numbered references outside the list are dropped; ``[MM:SS]`` style times are resolved like every other
-backend's (:func:`parse_citations`). When the model cites nothing, the best moment is cited.
+backend's (:func:`parse_citations`), but only when the text holds no valid ``[n]``. When the model cites
+nothing, :meth:`AnswerBackend.answer` cites the best moment.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import torch
 
-from .answer import Answer, AnswerBackend, Citation, Evidence, parse_citations, timecode
-from .extractive import NO_MATCH
+from longvid.ingest import timecode
+
+from .answer import Answer, AnswerBackend, Citation, Evidence, parse_citations
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +58,38 @@ def numbered_citations(text: str, evidence: Sequence[Evidence]) -> list[Citation
 
 
 class TextLLMBackend(AnswerBackend):
-    """Greedy answers from a causal LM directory (``AutoModelForCausalLM``; never downloads)."""
+    """Greedy answers from a causal LM reading the moments as numbered lines.
+
+    Args:
+        model: a causal LM with ``generate`` (a ``transformers`` ``AutoModelForCausalLM``), already on
+            ``device`` and in eval mode; :meth:`from_pretrained` loads one from a folder.
+        tokenizer: its tokenizer.
+        device: where the prompt's token ids go.
+        max_new_tokens: most tokens one answer may have.
+    """
 
     name = "textllm"
 
-    def __init__(self, model_dir: str | Path, device: str = "cpu", max_new_tokens: int = 200):
+    def __init__(self, model, tokenizer, device: str = "cpu", max_new_tokens: int = 200):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.device = device
+        self.max_new_tokens = max_new_tokens
+
+    @classmethod
+    def from_pretrained(
+        cls, model_dir: str | Path, device: str = "cpu", dtype: str = "float32", max_new_tokens: int = 200
+    ) -> TextLLMBackend:
+        """Load the model and tokenizer saved in ``model_dir`` (local files only; never downloads)."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = Path(model_dir)
         if not path.is_dir():
             raise FileNotFoundError(f"textllm model directory {path} does not exist (answer.model in the profile)")
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True).to(device).eval()
-        self.device = device
-        self.max_new_tokens = max_new_tokens
+        log.info("loading text LM %s (%s, %s)", path, device, dtype)
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=getattr(torch, dtype))
+        return cls(model.to(device).eval(), tokenizer, device, max_new_tokens)
 
     def prompt(self, question: str, evidence: Sequence[Evidence]) -> str:
         body = (
@@ -82,14 +102,9 @@ class TextLLMBackend(AnswerBackend):
         return body + "\nAnswer:"
 
     @torch.inference_mode()
-    def answer(self, question: str, evidence: Sequence[Evidence]) -> Answer:
-        if not evidence:
-            return Answer(NO_MATCH, (), self.name, ())
+    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
         inputs = self.tokenizer(self.prompt(question, evidence), return_tensors="pt").to(self.device)
         out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         text = self.tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
         citations = numbered_citations(text, evidence) or parse_citations(text, evidence)
-        if not citations:
-            top = max(evidence, key=lambda e: e.score)
-            citations = [Citation(top.video_id, top.span.start_s, top.span.end_s, top.path)]
         return Answer(text, tuple(citations), self.name, tuple(evidence))

@@ -6,12 +6,14 @@ For each moment the backend shows the model:
    ``config.tokens_per_frame`` per frame — cached as safetensors under ``cache_dir/<video_id>/`` so a
    second question about the same moment never touches the vision tower;
 2. its share of ``config.token_budget``: :func:`~longvid.compression.allocate` gives every moment a thin
-   floor (one token per frame) and splits the rest by retrieval score; each cached block is then merged
-   down to its share (:func:`~longvid.compression.shrink_block`);
+   floor (one token per frame) and splits the rest by retrieval score; a moment's share is split over
+   its cached blocks by their length (:func:`~longvid.compression.budget.apportion`, at least one token
+   each) and each block is merged down to its part (:func:`~longvid.compression.shrink_block`);
 3. the blocks in time order, each after a ``<t=HH:MM:SS>`` marker, with V2PE/MRoPE positions.
 
 The model is asked to cite moments as ``<t=HH:MM:SS>``; :func:`parse_citations` keeps only citations that
-fall inside moments it was shown. When it cites none, the answer cites the best retrieved moment.
+fall inside moments it was shown. When it cites none, :meth:`AnswerBackend.answer` cites the best
+retrieved moment.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ import numpy as np
 import torch
 
 from longvid.compression import TokenBlock, allocate, compress_video, shrink_block
+from longvid.compression.budget import apportion
 from longvid.ingest import sample_frames
 
-from .answer import Answer, AnswerBackend, Citation, Evidence, parse_citations
-from .extractive import NO_MATCH
+from .answer import Answer, AnswerBackend, Evidence, parse_citations
 from .videollm import VideoLLM, load_blocks, save_blocks
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,7 @@ class VideoLLMBackend(AnswerBackend):
         self.last_plan: list[int] = []  # visual tokens given to each block of the last prompt
         self.last_visual_tokens = 0  # visual placeholders in the last prompt
 
-    def answer(self, question: str, evidence: Sequence[Evidence]) -> Answer:
-        if not evidence:
-            return Answer(NO_MATCH, (), self.name, ())
+    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
         moments = sorted(evidence, key=lambda e: (e.video_id, e.span.start_s))
         cached = [self.moment_blocks(ev) for ev in moments]
         tpf = self.llm.config.tokens_per_frame
@@ -60,18 +60,14 @@ class VideoLLMBackend(AnswerBackend):
         available = sum(len(b) for blocks in cached for b in blocks)
         shares = allocate([ev.score for ev in moments], frames, min(self.llm.config.token_budget, available),
                           floor_per_frame=1, max_per_frame=tpf)  # fmt: skip
-        plan = [n for blocks, share in zip(cached, shares, strict=True) for n in split(share, [len(b) for b in blocks])]
+        plan = [n for blocks, share in zip(cached, shares, strict=True) for n in _split(share, blocks)]
         shown = [shrink_block(b, n) for b, n in zip([b for bl in cached for b in bl], plan, strict=True)]
         prompt = self.llm.build_inputs(INSTRUCTION + question, shown)
         if prompt.n_visual != sum(plan):
             raise RuntimeError(f"the prompt holds {prompt.n_visual} visual tokens but {sum(plan)} were planned")
         self.last_plan, self.last_visual_tokens = plan, prompt.n_visual
         text = self.llm.tokenizer.decode(self.llm.generate_ids(prompt), skip_special_tokens=True).strip()
-        citations = parse_citations(text, moments)
-        if not citations:
-            top = max(moments, key=lambda e: e.score)
-            citations = [Citation(top.video_id, top.span.start_s, top.span.end_s, top.path)]
-        return Answer(text, tuple(citations), self.name, tuple(moments))
+        return Answer(text, tuple(parse_citations(text, moments)), self.name, tuple(moments))
 
     def moment_blocks(self, ev: Evidence) -> list[TokenBlock]:
         """HiCo blocks of one moment, from the cache or (once) from the frames."""
@@ -103,23 +99,7 @@ def frames_in(ev: Evidence, fps: float) -> tuple[np.ndarray, np.ndarray]:
     return frames, stamps
 
 
-def split(total: int, lengths: Sequence[int]) -> list[int]:
-    """Split ``total`` tokens over blocks of ``lengths`` in proportion, at least 1 and at most the length
-    of each (largest remainder; deterministic).
-
-    >>> split(10, [64, 64, 32])
-    [4, 4, 2]
-    """
-    if not len(lengths) <= total <= sum(lengths):
-        raise ValueError(f"cannot give {total} tokens to {len(lengths)} blocks holding {sum(lengths)}")
-    exact = [total * n / sum(lengths) for n in lengths]
-    shares = [min(n, max(1, int(x))) for n, x in zip(lengths, exact, strict=True)]
-    order = sorted(range(len(lengths)), key=lambda i: (shares[i] - exact[i], i))
-    i = 0
-    while sum(shares) != total:
-        j = order[i % len(order)]
-        step = 1 if sum(shares) < total else -1
-        if 1 <= shares[j] + step <= lengths[j]:
-            shares[j] += step
-        i += 1
-    return shares
+def _split(total: int, blocks: Sequence[TokenBlock]) -> list[int]:
+    """``total`` tokens over ``blocks`` in proportion to their lengths, each at least 1 and at most its length."""
+    lengths = [len(b) for b in blocks]
+    return apportion(total, lengths, [1] * len(lengths), lengths)

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from longvid.app import Library
-from longvid.app.web import WebApp, build_ui, inside_roots, launch
+from longvid.app.web import WebApp, answer_html, build_ui, inside_roots, launch
+from longvid.ingest import timecode
+from longvid.llm import Answer, AnswerBackend, Citation, parse_citations
 
 from .conftest import DEMO
 
@@ -94,8 +96,41 @@ def test_web_handlers_search_timeline_and_uploads(demo_library, tmp_path):
     small = WebApp(demo_library, [DEMO.parent], max_upload=10)
     assert "over the 10-byte limit" in small.upload(str(DEMO))
     assert app.add_path(str(DEMO.parent / ".." / ".." / "etc" / "passwd")).startswith("Refused")
-    assert "<script>" not in answer_html_for(app, "<script>alert(1)</script>")
 
 
-def answer_html_for(app, question):
-    return app.ask(question)[0]
+class EchoBackend(AnswerBackend):
+    """Writes the question back into its answer, as a model may, and cites the first moment it was shown."""
+
+    name = "echo"
+
+    def generate(self, question, evidence):
+        text = f"You asked: {question}\nSee [{timecode(evidence[0].span.start_s)}]."
+        return Answer(text, tuple(parse_citations(text, evidence)), self.name, tuple(evidence))
+
+
+FAKE_CITE = '<a class="lv-cite" href="#" data-t="999" onclick="alert(2)">[9] fake 00:00</a>'
+
+
+def test_web_answer_escapes_a_hostile_question(demo_library):
+    question = f"<script>alert(1)</script> {FAKE_CITE} & when?"
+    with Library(demo_library.root) as lib:
+        lib.answerer = EchoBackend()
+        app = WebApp(lib, allowed_roots=[DEMO.parent])
+        (video_id,) = [value for _, value in app.video_choices() if value]
+        page, *_ = app.ask(question, video_id)
+        answer = lib.ask(question, video_id)
+    assert answer.text.startswith(f"You asked: {question}")  # the answer does carry the payload
+    assert "<script>" not in page and "alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&amp; when?" in page
+    assert 'data-t="999"' not in page and 'onclick="' not in page
+    assert "&lt;a class=&quot;lv-cite&quot; href=&quot;#&quot; data-t=&quot;999&quot;" in page
+    assert page.count('<a class="lv-cite"') == len(answer.citations) == 1  # only the real citation is a link
+    assert "<br>See [00:00].</p>" in page  # lines become <br>, the rest is text
+
+
+def test_answer_html_escapes_citation_fields():
+    cite = Citation('v"><script>x</script>', 12.0, 24.0, path='/v/<img src=x onerror="alert(3)">.mp4')
+    page = answer_html(Answer("ok", (cite,), "echo"))
+    assert "<script>" not in page and "<img" not in page and 'onerror="' not in page
+    assert 'data-video="v&quot;&gt;&lt;script&gt;x&lt;/script&gt;"' in page
+    assert "[1] &lt;img src=x onerror=&quot;alert(3)&quot;&gt;.mp4 00:12–00:24</a>" in page
