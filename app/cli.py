@@ -7,6 +7,7 @@
     longvid check                  library integrity: SQLite, vector ids <-> events, orphan files
     longvid search "QUERY"         find the moments that match, across the library
     longvid ask "QUESTION"         answer a question, citing the moments (start-end seconds) it rests on
+    longvid chapters VIDEO         a video's chapters (--md, --json); longvid summary VIDEO: its overview
     longvid eval mc|niah           multiple-choice accuracy; needle-in-a-video-haystack evaluation
     longvid serve                  the web app (127.0.0.1 by default): add videos, ask, click citations
 
@@ -26,6 +27,7 @@ from dataclasses import asdict
 from importlib.metadata import entry_points
 from pathlib import Path
 
+from longvid.index.records import Overview
 from longvid.ingest import LongvidError, MediaLimits, SegmentConfig, detect_scenes, open_video, probe, timecode
 from longvid.ingest.backends import BACKENDS
 
@@ -186,15 +188,78 @@ def _cmd_ask(args: argparse.Namespace) -> int:
         return 1
     with Library(path, profile=args.profile) as lib:
         answer = lib.ask(args.question, video=args.video)
+    plan = answer.plan.to_dict() if answer.plan else None
     if args.json:
         cites = [{"video_id": c.video_id, "path": c.path, "start_s": c.start_s, "end_s": c.end_s, "quote": c.quote}
                  for c in answer.citations]  # fmt: skip
-        print(json.dumps({"answer": answer.text, "backend": answer.backend, "citations": cites}, indent=2))
+        print(
+            json.dumps({"answer": answer.text, "backend": answer.backend, "plan": plan, "citations": cites}, indent=2)
+        )
         return 0
     print(answer.text)
     for i, c in enumerate(answer.citations, start=1):
         print(f"  [{i}] {Path(c.path).name} {_clock(c.start_s)}-{_clock(c.end_s)}  (video {c.video_id})")
+    if plan:
+        print(f"  plan: {plan['description']}")
     return 0
+
+
+def _cmd_chapters(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    path = _existing_library(args)
+    if path is None:
+        return 1
+    with Library(path, profile=args.profile) as lib:
+        video = lib.video(args.video)
+        overview = lib.overview(video.video_id)
+    if args.command == "summary":
+        print(json.dumps(_overview_json(overview), indent=2) if args.json else render_summary(overview, video.path))
+        return 0
+    chapters = overview.chapters
+    if args.json:
+        print(json.dumps(_overview_json(overview)["chapters"], indent=2))
+    elif args.md:
+        print(f"# {Path(video.path).name}\n")
+        for c in chapters:
+            print(f"## {c.index + 1}. {c.title} ({timecode(c.span.start_s)}–{timecode(c.span.end_s)})\n")
+            for s in c.summary:
+                print(f"- {s.text} [{timecode(s.span.start_s)}]")
+            print()
+    else:
+        for c in chapters:
+            print(f"{c.index + 1:3d}. {_clock(c.span.start_s)}-{_clock(c.span.end_s)}  {c.title}")
+    return 0
+
+
+def render_summary(overview: Overview, path: str) -> str:
+    """The overview as text for people: length, speech, central sentences, chapters, what is on screen."""
+    lines = [f"{Path(path).name}: {timecode(overview.duration_s)}, {overview.speech_share:.0%} speech"
+             + (f" ({overview.language})" if overview.language else "")]  # fmt: skip
+    lines += [f"  “{s.text}”  [{timecode(s.span.start_s)}]" for s in overview.sentences]
+    lines.append(f"chapters ({len(overview.chapters)}):")
+    lines += [
+        f"  {c.index + 1}. {timecode(c.span.start_s)}–{timecode(c.span.end_s)}  {c.title}" for c in overview.chapters
+    ]
+    if overview.on_screen:
+        lines.append("on screen most: " + "; ".join(overview.on_screen))
+    if overview.concepts:
+        lines.append("shown most: " + ", ".join(overview.concepts))
+    return "\n".join(lines)
+
+
+def _overview_json(overview: Overview) -> dict:
+    def sentences(items):
+        return [{"text": s.text, "start_s": s.span.start_s, "end_s": s.span.end_s} for s in items]
+
+    return {
+        "video_id": overview.video_id, "duration_s": overview.duration_s, "speech_share": overview.speech_share,
+        "language": overview.language, "sentences": sentences(overview.sentences),
+        "on_screen": list(overview.on_screen), "concepts": list(overview.concepts),
+        "chapters": [{"index": c.index, "start_s": c.span.start_s, "end_s": c.span.end_s, "title": c.title,
+                      "summary": sentences(c.summary), "keyframe_s": c.keyframe_s, "on_screen": list(c.on_screen),
+                      "concepts": list(c.concepts)} for c in overview.chapters],
+    }  # fmt: skip
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -313,6 +378,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in words")
     reader_options(p)
     p.set_defaults(func=_cmd_ask)
+
+    p = sub.add_parser("chapters", help="a video's chapters: spans, titles (and summaries with --md / --json)")
+    p.add_argument("video", help="video id, id prefix, path or file name")
+    p.add_argument("--library", help=lib_help)
+    p.add_argument("--profile", help="default: the profile the library was built with")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    form.add_argument("--md", action="store_true", help="print Markdown: a heading per chapter, its summary")
+    p.set_defaults(func=_cmd_chapters)
+
+    p = sub.add_parser("summary", help="a video's overview: central sentences, chapters, what is on screen most")
+    p.add_argument("video", help="video id, id prefix, path or file name")
+    p.add_argument("--library", help=lib_help)
+    p.add_argument("--profile", help="default: the profile the library was built with")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    p.set_defaults(func=_cmd_chapters, md=False)
 
     p = sub.add_parser("serve", help="the web app: add videos, ask questions, click citations to seek")
     p.add_argument("--library", help=lib_help)

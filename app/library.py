@@ -15,6 +15,7 @@ entry that points at them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -23,18 +24,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from longvid.encoders.frames import frame_encoder_class
-from longvid.index import EventIndex
-from longvid.index.records import ChannelMatch, Event, Hit, VideoRecord
-from longvid.ingest import MediaLimits, TimeSpan, open_video
+from longvid.index import CatalogError, EventIndex, UnknownVideoError
+from longvid.index.records import ChannelMatch, Chapter, Event, Hit, Overview, VideoRecord
+from longvid.ingest import LongvidError, MediaLimits, TimeSpan, open_video
 from longvid.ingest.atomic import atomic_write_bytes
 from longvid.llm import Answer, AnswerBackend, BackendOptions, Evidence, create_backend
+from longvid.llm.planner import Planner
 
+from .memory import build_overview
+from .operations import run_plan
 from .pipeline import BuiltVideo, Indexer
 from .profiles import Profile, ProfileError, load_profile, profile_from_dict
 
 log = logging.getLogger(__name__)
 
 PROFILE_FILE = "profile.json"  # the profile the library was built with
+
+
+class QueryError(LongvidError, ValueError):
+    """A query or question that cannot be asked (empty)."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +145,7 @@ class Library:
                 return already
             self.record_profile()
             self._write_thumbnails(built.video.video_id, built.thumbnails)
-            self.index.add_video(built.video, built.events, built.vectors, built.transcript)
+            self.index.add_video(built.video, built.events, built.vectors, built.transcript, built.overview)
         return AddResult(built.video.video_id, path, "indexed", len(built.events), built)
 
     def check(self, repair: bool = False) -> list[str]:
@@ -163,7 +171,8 @@ class Library:
         dirs = [d for d in sorted(thumbs.iterdir()) if d.is_dir() and d.name not in known] if thumbs.exists() else []
         # only where writers hold the locks check(repair=True) takes (not tokens/: answers write there)
         temps = sorted(p for p in [*self.root.glob(".*.tmp"), *self.root.glob("thumbs/**/.*.tmp"),
-                                   *self.root.glob("vectors/.*.tmp")] if p.is_file())  # fmt: skip
+                                   *self.root.glob("vectors/.*.tmp")]
+                       if p.is_file() and not any(p.is_relative_to(d) for d in dirs))  # fmt: skip
         return [(d, "thumbnails of a video not in the catalog") for d in dirs] + [
             (t, "temporary file of a write cut short") for t in temps
         ]
@@ -171,23 +180,89 @@ class Library:
     def videos(self) -> list[VideoRecord]:
         return self.index.videos()
 
+    def video(self, ref: str) -> VideoRecord:
+        """The video ``ref`` names: its id, a unique id prefix (4+ characters), its path or its file name.
+
+        Raises :class:`~longvid.index.UnknownVideoError` naming what was tried.
+        """
+        record = self.index.video(ref)
+        if record is not None:
+            return record
+        videos = self.videos()
+        for test in (lambda v: len(ref) >= 4 and v.video_id.startswith(ref), lambda v: v.path == ref,
+                     lambda v: Path(v.path).name == ref):  # fmt: skip
+            found = [v for v in videos if test(v)]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise UnknownVideoError(f"{ref!r} names {len(found)} videos; give its id")
+        raise UnknownVideoError(
+            f"no video {ref!r} in {self.root} (give an id, a path or a file name; see longvid search)"
+        )
+
+    def overview(self, video: str) -> Overview:
+        """The video's overview: central sentences, chapters, what is on screen most, speech share.
+
+        Libraries indexed before chapters existed get them here, once (built from the stored events,
+        their text vectors and the transcript, then stored).
+        """
+        record = self.video(video)
+        stored = self.index.overview(record.video_id)
+        if stored is not None:
+            return stored
+        events = self.index.events(record.video_id)
+        ids, vectors = self.index.catalog.load_vectors("text", [e.event_id for e in events])
+        row = {int(i): n for n, i in enumerate(ids)}
+        if len(row) != len(events):
+            raise CatalogError(f"video {record.video_id}: {len(events)} events but {len(row)} text vectors")
+        vectors = vectors[[row[e.event_id] for e in events]]  # (events, D), event order
+        built = build_overview(record.video_id, record.duration_s, events, vectors,
+                               self.index.transcript(record.video_id), self.indexer.text_embedder.embed,
+                               self.profile.memory)  # fmt: skip
+        self.index.set_overview(record.video_id, built)
+        log.info("%s: built %d chapters (the library predates them)", record.path, len(built.chapters))
+        return built
+
+    def chapters(self, video: str) -> tuple[Chapter, ...]:
+        """The video's chapters in time order (see :meth:`overview`)."""
+        return self.overview(video).chapters
+
     def search(
         self, query: str, k: int = 10, video: str | None = None, time_range: TimeSpan | None = None
     ) -> list[SearchHit]:
         """Moments matching ``query`` across the library (or one ``video`` id), best first."""
         if not query.strip():
-            raise ValueError("the query is empty; type what you are looking for")
+            raise QueryError("the query is empty; type what you are looking for")
         vectors = {"text": self.indexer.text_embedder.embed([query])[0]}
         if frame_encoder_class(self.profile.frames.encoder).text_aligned:  # without loading the model
             vectors["frames"] = self.indexer.frame_encoder.embed_text([query])[0]
         hits = self.index.search(query, vectors, k=k, video_id=video, time_range=time_range)
         return [self._to_search_hit(hit) for hit in hits]
 
+    @functools.cached_property
+    def planner(self) -> Planner:
+        """Turns questions into plans (grammar, then nearest example questions embedded by the text model)."""
+        return Planner(self.indexer.text_embedder.embed)
+
     def ask(self, question: str, video: str | None = None) -> Answer:
         """Answer ``question`` about the library (or one ``video`` id), citing the moments it rests on.
 
-        Retrieval picks ``profile.answer.moments`` moments; the profile's answer backend reads them.
+        The question first becomes a :class:`~longvid.llm.planner.Plan` (``Answer.plan``): counts, first /
+        last / every occurrence, a time span, what comes before or after something, an overview, or across
+        videos are answered from the memory (:mod:`longvid.app.operations`); anything else is a lookup:
+        retrieval picks ``profile.answer.moments`` moments and the profile's answer backend reads them.
         """
+        if not question.strip():
+            raise QueryError("the question is empty; ask something about the videos")
+        record = self.video(video) if video else None
+        videos = [record] if record else self.videos()
+        plan = self.planner.plan(question, videos[0].duration_s if len(videos) == 1 else None)
+        log.info("plan: %s", plan.describe())
+        if plan.kind != "lookup":
+            return run_plan(self, plan, record)
+        return dataclasses.replace(self._lookup(question, record.video_id if record else None), plan=plan)
+
+    def _lookup(self, question: str, video: str | None) -> Answer:
         cfg = self.profile.answer
         hits = self.search(question, k=cfg.moments, video=video)
         scores = {h.event.event_id: h.score for h in hits}

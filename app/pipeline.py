@@ -43,7 +43,7 @@ import numpy as np
 
 from longvid.encoders import FrameEncoder, OcrReader, TextEmbedder, create_frame_encoder
 from longvid.encoders.speech import SpeechRecognizer
-from longvid.index.records import Event, VideoRecord
+from longvid.index.records import Event, Overview, VideoRecord
 from longvid.ingest import (
     FrameBatch,
     MediaLimits,
@@ -61,6 +61,7 @@ from longvid.ingest import (
 from longvid.ingest.features import color_histograms, histogram_distance, unit_rows
 from longvid.ingest.segment import Segmenter
 
+from .memory import build_overview
 from .profiles import Profile
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class BuiltVideo:
     vectors: dict[str, np.ndarray]  # channel -> (len(events), D) float32
     transcript: list[TranscriptSegment]
     thumbnails: dict[int, bytes]  # event index -> JPEG
+    overview: Overview | None = None  # chapters and the video overview (the hierarchical memory)
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage
     keyframes: int = 0  # frames looked at (novel, or max_gap_s after the last)
     analysed: int = 0  # of those, frames that went through the encoder and OCR (the others were stills)
@@ -200,12 +202,16 @@ class Indexer:
         if self.frame_encoder.text_aligned:
             vectors["frames"] = unit_rows(np.stack([np.mean([k.embedding for k in group], axis=0) for group in groups]))
         seconds["text_embed"] = time.perf_counter() - start
+        start = time.perf_counter()
+        overview = build_overview(asset.video_id, asset.duration_s, events, vectors["text"], transcript,
+                                  self.text_embedder.embed, self.profile.memory)  # fmt: skip
+        seconds["memory"] = time.perf_counter() - start
         analysed = len({k.thumb for k in keyframes})  # a still repeats its predecessor's thumbnail
         settings = {"profile": self.profile.to_dict(), "keyframes": len(keyframes), "analysed": analysed}
         log.info("%s: %d events from %d keyframes (%d analysed), %d transcript segments",
                  asset.path.name, len(events), len(keyframes), analysed, len(transcript))  # fmt: skip
         return BuiltVideo(VideoRecord.from_asset(asset, settings), events, vectors, transcript, thumbnails,
-                          seconds, len(keyframes), analysed)  # fmt: skip
+                          overview, seconds, len(keyframes), analysed)  # fmt: skip
 
     def _visual_pass(
         self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool

@@ -28,6 +28,8 @@ from typing import Any
 from longvid.encoders.speech import SpeechConfig
 from longvid.ingest import LongvidError
 
+from .memory import MemoryConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -87,6 +89,7 @@ class Profile:
     ocr: OcrConfig = field(default_factory=OcrConfig)
     text: TextConfig = field(default_factory=TextConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)  # chapters, titles, summaries
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -70,7 +70,8 @@ def answer_html(answer: Answer) -> str:
         for i, c in enumerate(answer.citations, start=1)
     )
     body = "<br>".join(html.escape(line) for line in answer.text.splitlines())
-    return f'<div class="lv-answer"><p>{body}</p><p>{links}</p></div>'
+    plan = f'<p class="lv-plan"><small>plan: {html.escape(answer.plan.describe())}</small></p>' if answer.plan else ""
+    return f'<div class="lv-answer"><p>{body}</p><p>{links}</p>{plan}</div>'
 
 
 class WebApp:

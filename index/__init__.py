@@ -46,7 +46,7 @@ from .errors import (
     UnknownVideoError,
     VideoExistsError,
 )
-from .records import ChannelMatch, Event, Failure, Hit, VideoRecord
+from .records import ChannelMatch, Chapter, Event, Failure, Hit, Overview, Sentence, VideoRecord
 from .retrieval import RetrievalConfig, fts_query, rrf
 from .retrieval import search as _search
 from .vectors import ChannelIndex, IndexLayout, VectorConfig, VectorStore, check_dim, choose_layout
@@ -57,6 +57,7 @@ __all__ = [
     "CatalogError",
     "ChannelIndex",
     "ChannelMatch",
+    "Chapter",
     "CountMismatchError",
     "DimensionMismatchError",
     "Event",
@@ -65,8 +66,10 @@ __all__ = [
     "Hit",
     "IndexLayout",
     "MemoryBudgetError",
+    "Overview",
     "RetrievalConfig",
     "SchemaVersionError",
+    "Sentence",
     "UnknownVideoError",
     "VectorConfig",
     "VideoExistsError",
@@ -83,7 +86,7 @@ class EventIndex:
     ``memory_budget_bytes`` bounds each channel's FAISS index (past it, float32 codes become SQ8, then
     PQ); ``vector_config`` and ``retrieval_config`` tune the rest (its budget is replaced by
     ``memory_budget_bytes``). Safe to use from several threads; several processes may open one library:
-    writes take :attr:`writer` (an inter-process lock, see :mod:`longvid.index.lock`), reads take nothing.
+    writes take :attr:`writer` (an inter-process file lock), reads take nothing.
     """
 
     def __init__(
@@ -140,6 +143,15 @@ class EventIndex:
         """A video's transcript segments in time order."""
         return self.catalog.transcript(video_id)
 
+    def overview(self, video_id: str) -> Overview | None:
+        """A video's overview and chapters; None when the library predates them."""
+        return self.catalog.overview(video_id)
+
+    def set_overview(self, video_id: str, overview: Overview) -> None:
+        """Store (or replace) a video's overview and chapters."""
+        with self.writer:
+            self.catalog.set_overview(video_id, overview)
+
     # ----------------------------------------------------------------------------------------- writes
     def add_video(
         self,
@@ -147,6 +159,7 @@ class EventIndex:
         events: Sequence[Event],
         vectors: Mapping[str, np.ndarray],
         transcript: Sequence[TranscriptSegment] = (),
+        overview: Overview | None = None,
     ) -> list[int]:
         """Store a video, its events, their vectors and its transcript; all of it or (on error) none.
 
@@ -164,7 +177,7 @@ class EventIndex:
                 check_dim(channel, known[channel], arr.shape[1], f"those of video {video.video_id}")
             normalized[channel] = unit_rows(arr)  # (N, D) float32, unit rows
         with self.writer:
-            ids, _ = self.catalog.add_video(video, events, normalized, transcript)
+            ids, _ = self.catalog.add_video(video, events, normalized, transcript, overview)
             self._sync_after_write(video.video_id)
         return ids
 

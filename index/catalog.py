@@ -46,13 +46,20 @@ import numpy as np
 
 from longvid.ingest.types import TimeSpan, TranscriptSegment, Word
 
-from .errors import CatalogError, CountMismatchError, DimensionMismatchError, SchemaVersionError, VideoExistsError
-from .records import Event, Failure, VideoRecord
+from .errors import (
+    CatalogError,
+    CountMismatchError,
+    DimensionMismatchError,
+    SchemaVersionError,
+    UnknownVideoError,
+    VideoExistsError,
+)
+from .records import Chapter, Event, Failure, Overview, Sentence, VideoRecord
 from .vectors import VectorDelta
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2  # 2: the failures table
+SCHEMA_VERSION = 3  # 2: the failures table; 3: chapters, overviews, keyword search over transcript sentences
 JOURNAL_KEEP = 10_000  # writes remembered in the changes table (older FAISS files are rebuilt, not replayed)
 KEYWORD_CHANNEL = "keyword"  # reserved: the FTS5 channel's name in search results
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")  # also a file name under vectors/
@@ -65,6 +72,40 @@ _FAILURES_TABLE = """CREATE TABLE failures (          -- files a batch job could
     attempts  INTEGER NOT NULL,
     failed_at REAL NOT NULL                         -- unix seconds
 );"""
+# Schema 3: the hierarchical memory (chapters and an overview per video) and FTS5 over transcript segments,
+# so that scans ("every time X is said") and counts find sentences, not only whole events.
+_MEMORY_SCHEMA = """
+CREATE TABLE chapters (
+    video_id   TEXT NOT NULL REFERENCES videos (video_id) ON DELETE CASCADE,
+    idx        INTEGER NOT NULL,                    -- time order
+    start_s    REAL NOT NULL,
+    end_s      REAL NOT NULL,
+    title      TEXT NOT NULL,
+    summary    TEXT NOT NULL DEFAULT '[]',          -- JSON [[start_s, end_s, sentence], ...]
+    keyframe_s REAL,
+    on_screen  TEXT NOT NULL DEFAULT '[]',          -- JSON list of strings
+    concepts   TEXT NOT NULL DEFAULT '[]',          -- JSON list of strings
+    PRIMARY KEY (video_id, idx)
+);
+CREATE TABLE overviews (
+    video_id     TEXT PRIMARY KEY REFERENCES videos (video_id) ON DELETE CASCADE,
+    sentences    TEXT NOT NULL,                     -- JSON [[start_s, end_s, sentence], ...]
+    on_screen    TEXT NOT NULL,                     -- JSON list of strings
+    concepts     TEXT NOT NULL,                     -- JSON list of strings
+    speech_share REAL NOT NULL,
+    language     TEXT
+);
+CREATE VIRTUAL TABLE segments_fts USING fts5 (
+    text, content = 'transcript_segments', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER segments_fts_insert AFTER INSERT ON transcript_segments BEGIN
+    INSERT INTO segments_fts (rowid, text) VALUES (new.id, new.text);
+END;
+CREATE TRIGGER segments_fts_delete AFTER DELETE ON transcript_segments BEGIN
+    INSERT INTO segments_fts (segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
+END;
+"""
 # The text columns FTS5 indexes; tags are stored as JSON and indexed as "a, b, c" (see events_text).
 _TAGS_TEXT = "(SELECT group_concat(value, ', ') FROM json_each({}.tags))"
 _SCHEMA = f"""
@@ -156,7 +197,7 @@ CREATE TRIGGER events_fts_update AFTER UPDATE ON events BEGIN
     INSERT INTO events_fts (rowid, transcript, ocr_text, tags, caption)
     VALUES (new.id, new.transcript, new.ocr_text, {_TAGS_TEXT.format("new")}, new.caption);
 END;
-"""
+{_MEMORY_SCHEMA}"""
 _FTS_FIX = "rebuild it: INSERT INTO events_fts (events_fts) VALUES ('rebuild')"
 _EVENT_COLUMNS = "id, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption"
 _VIDEO_COLUMNS = "video_id, path, duration_s, fps, width, height, has_audio, settings, added_at"
@@ -189,6 +230,14 @@ def check_vectors(channel: str, vecs: np.ndarray, events: int, video_id: str) ->
         raise DimensionMismatchError(f"channel {channel!r}: vectors have dimension 0")
     if not np.isfinite(vecs).all():
         raise ValueError(f"channel {channel!r}: vectors of video {video_id} contain NaN or infinity")
+
+
+def _sentences_json(sentences: Iterable[Sentence]) -> str:
+    return json.dumps([[s.span.start_s, s.span.end_s, s.text] for s in sentences])
+
+
+def _sentences(text: str) -> tuple[Sentence, ...]:
+    return tuple(Sentence(t, TimeSpan(a, b)) for a, b, t in json.loads(text))
 
 
 def _event(row: sqlite3.Row | tuple) -> Event:
@@ -336,6 +385,13 @@ class Catalog:
                 conn.execute("INSERT INTO schema_version (version) VALUES (2)")
                 log.info("upgraded catalog %s to schema 2", self.path)
                 version = 2
+            if version == 2:  # schema 3 adds the memory tables (chapters come on first use) and sentence search
+                for statement in _split_sql(_MEMORY_SCHEMA):
+                    conn.execute(statement)
+                conn.execute("INSERT INTO segments_fts (segments_fts) VALUES ('rebuild')")
+                conn.execute("INSERT INTO schema_version (version) VALUES (3)")
+                log.info("upgraded catalog %s to schema 3", self.path)
+                version = 3
         if version != SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.path} has catalog schema {version} but this longvid reads schema {SCHEMA_VERSION}; "
@@ -543,15 +599,89 @@ class Catalog:
                 out[int(eid)] = "\n".join(p for p in parts if p)
         return out
 
+    def overview(self, video_id: str) -> Overview | None:
+        """The video's overview with its chapters; None when none was built (an older library)."""
+        conn = self._reader()
+        row = conn.execute(
+            "SELECT o.sentences, o.on_screen, o.concepts, o.speech_share, o.language, v.duration_s "
+            "FROM overviews o JOIN videos v ON v.video_id = o.video_id WHERE o.video_id = ?",
+            (video_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        sentences, on_screen, concepts, speech_share, language, duration_s = row
+        chapters = tuple(
+            Chapter(video_id, idx, TimeSpan(a, b), title, _sentences(summary), keyframe_s,
+                    tuple(json.loads(screen)), tuple(json.loads(tags)))
+            for idx, a, b, title, summary, keyframe_s, screen, tags in conn.execute(
+                "SELECT idx, start_s, end_s, title, summary, keyframe_s, on_screen, concepts FROM chapters "
+                "WHERE video_id = ? ORDER BY idx", (video_id,))
+        )  # fmt: skip
+        return Overview(video_id, duration_s, _sentences(sentences), chapters, tuple(json.loads(on_screen)),
+                        tuple(json.loads(concepts)), speech_share, language)  # fmt: skip
+
+    def match_segments(
+        self, match: str, video_id: str | None = None, limit: int | None = None
+    ) -> list[tuple[TranscriptSegment, float]]:
+        """Transcript segments matching a *sanitised* FTS5 MATCH expression, with their BM25 (more negative
+        is better): in time order (by video) without ``limit``, else the ``limit`` best."""
+        where, params = _filter_sql(video_id, None, alias="s")
+        order = "s.video_id, s.start_s" if limit is None else "score"
+        sql = (
+            "SELECT s.video_id, s.start_s, s.end_s, s.text, s.source, s.language, bm25(segments_fts) AS score "
+            "FROM segments_fts JOIN transcript_segments s ON s.id = segments_fts.rowid "
+            f"WHERE segments_fts MATCH ? AND {where} ORDER BY {order} LIMIT ?"
+        )
+        rows = self._reader().execute(sql, [match, *params, -1 if limit is None else limit])
+        return [(TranscriptSegment(v, TimeSpan(a, b), text, (), source, language), float(score))
+                for v, a, b, text, source, language, score in rows]  # fmt: skip
+
+    def match_events(self, match: str, video_id: str | None = None) -> list[Event]:
+        """Events matching a *sanitised* FTS5 MATCH expression (column filters allowed), in time order."""
+        where, params = _filter_sql(video_id, None, alias="e")
+        columns = ", ".join(f"e.{c}" for c in _EVENT_COLUMNS.split(", "))
+        sql = (
+            f"SELECT {columns} FROM events_fts JOIN events e ON e.id = events_fts.rowid "
+            f"WHERE events_fts MATCH ? AND {where} ORDER BY e.video_id, e.start_s"
+        )
+        return [_event(r) for r in self._reader().execute(sql, [match, *params])]
+
     # --------------------------------------------------------------------------------------------- writes
+    def set_overview(self, video_id: str, overview: Overview) -> None:
+        """Replace a stored video's overview and chapters (one transaction)."""
+        with self._transaction() as conn:
+            if not conn.execute("SELECT 1 FROM videos WHERE video_id = ?", (video_id,)).fetchone():
+                raise UnknownVideoError(f"video {video_id} is not in {self.path}")
+            conn.execute("DELETE FROM chapters WHERE video_id = ?", (video_id,))
+            conn.execute("DELETE FROM overviews WHERE video_id = ?", (video_id,))
+            self._insert_memory(conn, video_id, overview)
+
+    def _insert_memory(self, conn: sqlite3.Connection, video_id: str, overview: Overview) -> None:
+        if overview.video_id != video_id or any(c.video_id != video_id for c in overview.chapters):
+            raise ValueError(f"the overview or a chapter belongs to another video than {video_id}")
+        conn.execute(
+            "INSERT INTO overviews (video_id, sentences, on_screen, concepts, speech_share, language) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (video_id, _sentences_json(overview.sentences), json.dumps(list(overview.on_screen)),
+             json.dumps(list(overview.concepts)), overview.speech_share, overview.language),
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT INTO chapters (video_id, idx, start_s, end_s, title, summary, keyframe_s, on_screen, concepts) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(video_id, c.index, c.span.start_s, c.span.end_s, c.title, _sentences_json(c.summary), c.keyframe_s,
+              json.dumps(list(c.on_screen)), json.dumps(list(c.concepts))) for c in overview.chapters],
+        )  # fmt: skip
+
     def add_video(
         self,
         video: VideoRecord,
         events: Sequence[Event],
         vectors: Mapping[str, np.ndarray],
         transcript: Sequence[TranscriptSegment] = (),
+        overview: Overview | None = None,
     ) -> tuple[list[int], int]:
-        """Store a video with its events, transcript and vectors in one transaction.
+        """Store a video with its events, transcript, vectors and (when given) its overview and chapters in
+        one transaction.
 
         ``vectors[channel]`` is ``(len(events), D)`` float32, row ``i`` belonging to ``events[i]``,
         already L2-normalised. Returns the new event ids (in ``events`` order) and the new generation.
@@ -570,6 +700,8 @@ class Catalog:
             ids = self._insert_events(conn, events)
             self._insert_transcript(conn, video.video_id, transcript)
             self._insert_vectors(conn, video.video_id, ids, vectors)
+            if overview is not None:
+                self._insert_memory(conn, video.video_id, overview)
             generation = self._record_change(conn, "add", video.video_id, ids)
         log.info(
             "catalog: added video %s (%d events, channels %s) at generation %d",

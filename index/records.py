@@ -130,3 +130,39 @@ class Failure:
     attempts: int
     failed_at: float  # unix seconds
     video_id: str | None = None  # known when the file opened but a later stage failed
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a summary and the moment it came from (what a summary cites)."""
+
+    text: str
+    span: TimeSpan
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """A topic of a video: minutes long, with a title, an extractive summary and what is on screen most."""
+
+    video_id: str
+    index: int  # 0-based, time order
+    span: TimeSpan
+    title: str  # key phrases of the chapter's own words, most relevant first
+    summary: tuple[Sentence, ...] = ()  # its most central sentences, in time order
+    keyframe_s: float | None = None  # the representative frame (the most central event's keyframe)
+    on_screen: tuple[str, ...] = ()  # on-screen texts shown in most of its moments
+    concepts: tuple[str, ...] = ()  # visual tags of most of its moments
+
+
+@dataclass(frozen=True)
+class Overview:
+    """A video at a glance: central sentences, its chapters, what is on screen most, how much is speech."""
+
+    video_id: str
+    duration_s: float
+    sentences: tuple[Sentence, ...]  # the video's most central sentences, in time order
+    chapters: tuple[Chapter, ...]
+    on_screen: tuple[str, ...] = ()  # the most frequent on-screen texts (by moments shown)
+    concepts: tuple[str, ...] = ()  # the most frequent visual tags (by moments shown)
+    speech_share: float = 0.0  # fraction of the duration inside transcript segments
+    language: str | None = None  # the transcript's most common language

@@ -66,8 +66,9 @@ def query_terms(text: str, max_terms: int = 32) -> list[str]:
     return list(seen)
 
 
-def fts_query(text: str, max_terms: int = 32) -> str | None:
-    """A safe FTS5 MATCH expression for free text: each word quoted, OR-ed; None when there is no word.
+def fts_query(text: str, max_terms: int = 32, all_terms: bool = False, columns: Sequence[str] = ()) -> str | None:
+    """A safe FTS5 MATCH expression for free text: each word quoted, OR-ed (AND-ed with ``all_terms``),
+    limited to ``columns`` when given; None when there is no word.
 
     Stopwords are left out unless the query has nothing else.
 
@@ -75,10 +76,15 @@ def fts_query(text: str, max_terms: int = 32) -> str | None:
     '"budget" OR "forecast" OR "near" OR "x"'
     >>> fts_query("to be or not to be")
     '"to" OR "be" OR "or" OR "not"'
+    >>> fts_query("the new bridge", all_terms=True, columns=["transcript", "ocr_text"])
+    '{transcript ocr_text} : ("new" AND "bridge")'
     """
     terms = query_terms(text, max_terms)
     terms = [t for t in terms if t not in STOPWORDS] or terms
-    return " OR ".join(f'"{t}"' for t in terms) or None
+    if not terms:
+        return None
+    expression = (" AND " if all_terms else " OR ").join(f'"{t}"' for t in terms)
+    return f"{{{' '.join(columns)}}} : ({expression})" if columns else expression
 
 
 def rrf(rankings: Mapping[str, Sequence[int]], k0: int = 60) -> dict[int, float]:

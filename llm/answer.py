@@ -44,6 +44,8 @@ from pathlib import Path
 
 from longvid.ingest import LongvidError, TimeSpan, timecode
 
+from .planner import Plan
+
 log = logging.getLogger(__name__)
 
 NO_MATCH = "No moment in the library matches the question."  # the answer when retrieval found nothing
@@ -83,6 +85,7 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     backend: str = ""  # which backend produced it
     evidence: tuple[Evidence, ...] = field(default=(), repr=False)  # what the backend was shown
+    plan: Plan | None = None  # the operation the question became (longvid.llm.planner)
 
 
 class AnswerBackend(ABC):

@@ -1,0 +1,308 @@
+"""Running a :class:`~longvid.llm.planner.Plan` over the memory: scans, counts, time spans, neighbours, overviews.
+
+Every operation but ``lookup`` (which :meth:`Library.ask` answers by retrieval, as before) is answered
+here, exactly and extractively, on every profile: the text says what the plan did and cites every moment it
+used.
+
+* **scans** (``first`` / ``last`` / ``every`` / ``count`` / ``across_videos``) read *all* the moments whose
+  text holds every word of the target (SQLite FTS5, porter-stemmed, so "mentions" finds "mentioned"), in
+  time order — not the top k: spoken sentences for what is *said*, the visual tags of events for what is
+  *shown*, the on-screen text for what is *written*, and all three when the question does not say; a
+  picture or text shown across several consecutive events counts once;
+* **at_time** reads the span (or the chapter) the question names: what is said, written and shown there;
+* **before / after** finds the sentence (or moment) the target names and reads its neighbour;
+* **overview** reads the video's overview and chapters; without a video, each video's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from longvid.index.records import Event, Overview, VideoRecord
+from longvid.index.retrieval import fts_query
+from longvid.ingest import TimeSpan, timecode
+from longvid.ingest.words import split_words
+from longvid.llm import Answer, Citation
+from longvid.llm.planner import Plan
+
+if TYPE_CHECKING:
+    from .library import Library
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 20  # occurrences written out in an answer (all are cited)
+MAX_READ = 12  # moments quoted when reading a span
+_VERBS = {"said": "said", "shown": "shown", "written": "written", None: "found"}
+
+
+@dataclass(frozen=True)
+class Moment:
+    """One occurrence a scan found: where, and the words or labels that matched."""
+
+    video_id: str
+    span: TimeSpan
+    text: str  # the sentence said, the text written, or the tags shown
+    source: str  # "said", "written" or "shown"
+
+
+def run_plan(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
+    """The answer to a non-lookup ``plan`` over ``library`` (``video``: the one the question is about)."""
+    if plan.kind == "across_videos":
+        return _across(library, plan) if plan.target else _each_overview(library, plan)
+    videos = library.videos() if video is None else [video]
+    if video is None and len(videos) == 1:
+        video = videos[0]
+    if plan.kind in ("count", "first", "last", "every"):
+        return _scan_answer(library, plan, video)
+    if video is None:  # the rest reads one video: without one, the library must hold exactly one
+        if plan.kind == "overview":
+            return _each_overview(library, plan)
+        if len(videos) != 1:
+            return Answer(f"Say which video: the library holds {len(videos)} (ask with --video ID).", (), "planner",
+                          plan=plan)  # fmt: skip
+        video = videos[0]
+    if plan.kind == "overview":
+        return _overview_answer(library.overview(video.video_id), video, plan)
+    if plan.kind == "at_time":
+        return _read_span(library, plan, video)
+    return _neighbour(library, plan, video)
+
+
+# ------------------------------------------------------------------------------------------- scans
+def scan(library: Library, target: str, channel: str | None, video_id: str | None = None,
+         span: TimeSpan | None = None) -> list[Moment]:  # fmt: skip
+    """Every moment whose text holds all of ``target``'s words, in time order (per video)."""
+    catalog = library.index.catalog
+    found: list[Moment] = []
+    if channel in (None, "said") and (match := fts_query(target, all_terms=True)):
+        found += [Moment(s.video_id, s.span, s.text, "said") for s, _ in catalog.match_segments(match, video_id)]
+    for source, column in (("written", "ocr_text"), ("shown", "tags")):
+        if channel not in (None, source) or not (match := fts_query(target, all_terms=True, columns=[column])):
+            continue
+        events = catalog.match_events(match, video_id)
+        said = [m for m in found if m.source == "said"]
+        for run in _runs(events):
+            run_span = TimeSpan(run[0].span.start_s, run[-1].span.end_s)
+            if channel is None and any(m.video_id == run[0].video_id and m.span.overlap_s(run_span) > 0 for m in said):
+                continue  # already found as speech: one moment, not two
+            text = _best_line(run[0].ocr_text, target) if source == "written" else ", ".join(run[0].tags)
+            found.append(Moment(run[0].video_id, run_span, text, source))
+    if span is not None:
+        found = [m for m in found if m.span.overlap_s(span) > 0 or span.contains(m.span.start_s)]
+    return sorted(found, key=lambda m: (m.video_id, m.span.start_s))
+
+
+def _best_line(text: str, target: str) -> str:
+    """The line of ``text`` that holds the most of ``target``'s words (the first on a tie)."""
+    wanted = set(split_words(target))
+    lines = [line for line in text.splitlines() if line.strip()] or [text]
+    return max(lines, key=lambda line: len(wanted & set(split_words(line))))
+
+
+def _runs(events: Sequence[Event]) -> list[list[Event]]:
+    """Consecutive events (of one video, touching) grouped: one appearance on screen, however many events."""
+    runs: list[list[Event]] = []
+    for e in events:
+        last = runs[-1][-1] if runs else None
+        if last is not None and last.video_id == e.video_id and e.index == last.index + 1:
+            runs[-1].append(e)
+        else:
+            runs.append([e])
+    return runs
+
+
+def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
+    span = _anchor(library, plan, video) if video is not None else plan.span
+    moments = scan(library, plan.target, plan.channel, video.video_id if video else None, span)
+    names = _names(library)
+    verb = _VERBS[plan.channel]
+    where = f" in {names.get(video.video_id, video.video_id)}" if video else ""
+    if not moments:
+        text = f"“{plan.target}” is never {verb}{where}: no moment holds all of its words."
+        if plan.kind == "count":
+            text = f"“{plan.target}” is {verb} 0 times{where}."
+        return Answer(text, (), "planner", plan=plan)
+    if plan.kind in ("first", "last"):
+        m = moments[0] if plan.kind == "first" else moments[-1]
+        text = (f"“{plan.target}” is {plan.kind} {verb} at {_range(m.span)} in {names.get(m.video_id, m.video_id)}: "
+                f"“{m.text}” ({len(moments)} time{'s' * (len(moments) != 1)} in all).")  # fmt: skip
+        return Answer(text, (_cite(library, m),), "planner", plan=plan)
+    count = f"{len(moments)} time{'s' * (len(moments) != 1)}"
+    head = f"“{plan.target}” is {verb} {count}{where}"
+    lines = [f"{_place(m, names, video)} “{m.text}”" for m in moments[:MAX_LISTED]]
+    if len(moments) > MAX_LISTED:
+        lines.append(f"and {len(moments) - MAX_LISTED} more")
+    text = head + ": " + "; ".join(lines) + "."
+    return Answer(text, tuple(_cite(library, m) for m in moments), "planner", plan=plan)
+
+
+def _across(library: Library, plan: Plan) -> Answer:
+    moments = scan(library, plan.target, plan.channel)
+    names = _names(library)
+    by_video: dict[str, list[Moment]] = {}
+    for m in moments:
+        by_video.setdefault(m.video_id, []).append(m)
+    if not by_video:
+        return Answer(f"No video {_VERBS[plan.channel]} “{plan.target}”.", (), "planner", plan=plan)
+    ranked = sorted(by_video.items(), key=lambda kv: -len(kv[1]))
+    lines = [f"{names.get(v, v)} ({len(ms)} time{'s' * (len(ms) != 1)}, first at {timecode(ms[0].span.start_s)})"
+             for v, ms in ranked]  # fmt: skip
+    several = len(by_video) != 1
+    text = (
+        f"{len(by_video)} video{'s' * several} mention{'s' * (not several)} “{plan.target}”: " + "; ".join(lines) + "."
+    )
+    return Answer(text, tuple(_cite(library, ms[0]) for _, ms in ranked), "planner", plan=plan)
+
+
+# ---------------------------------------------------------------------------------- reading spans
+def _anchor(library: Library, plan: Plan, video: VideoRecord) -> TimeSpan | None:
+    """The span the plan names: its time span, or its chapter's."""
+    if plan.chapter is None:
+        return plan.span
+    chapters = library.chapters(video.video_id)
+    if not chapters:
+        return plan.span
+    index = plan.chapter if plan.chapter >= 0 else len(chapters) + plan.chapter
+    return chapters[min(max(index, 0), len(chapters) - 1)].span
+
+
+def _read_span(library: Library, plan: Plan, video: VideoRecord) -> Answer:
+    span = _anchor(library, plan, video)
+    if span is None:
+        return Answer("The question names no time I can read.", (), "planner", plan=plan)
+    events = library.index.events(video.video_id)
+    if span.duration_s == 0:  # a point: the moment that contains it, else the nearest
+        inside = [e for e in events if e.span.contains(span.start_s)]
+        inside = inside or sorted(events, key=lambda e: abs(e.span.mid_s - span.start_s))[:1]
+    else:
+        inside = [e for e in events if e.span.overlap_s(span) > 0]
+    if not inside:
+        length = timecode(video.duration_s)
+        return Answer(f"{Path(video.path).name} has nothing at {_range(span)} (it is {length} long).", (), "planner",
+                      plan=plan)  # fmt: skip
+    transcript = library.index.transcript(video.video_id)
+    parts, cited = [], []
+    for e in inside[:MAX_READ]:
+        said = [
+            s.text
+            for s in transcript
+            if s.span.overlap_s(e.span) > 0 and (span.duration_s == 0 or s.span.overlap_s(span) > 0)
+        ]
+        bits = []
+        if said and plan.channel in (None, "said"):
+            bits.append("said “" + " ".join(said) + "”")
+        if e.ocr_text and plan.channel in (None, "written"):
+            bits.append("on screen “" + " / ".join(e.ocr_text.splitlines()) + "”")
+        if e.tags and plan.channel in (None, "shown"):
+            bits.append("shown: " + ", ".join(e.tags))
+        parts.append(f"{_range(e.span)} " + ("; ".join(bits) if bits else "nothing said or written"))
+        cited.append(Citation(e.video_id, e.span.start_s, e.span.end_s, video.path, " ".join(said)))
+    more = f" (and {len(inside) - MAX_READ} more moments)" if len(inside) > MAX_READ else ""
+    where = "At " + (timecode(span.start_s) if span.duration_s == 0 else _range(span))
+    text = f"{where} in {Path(video.path).name}: " + " | ".join(parts) + more + "."
+    return Answer(text, tuple(cited), "planner", plan=plan)
+
+
+def _neighbour(library: Library, plan: Plan, video: VideoRecord) -> Answer:
+    """What is said (or shown) right after or before the moment the target names."""
+    catalog = library.index.catalog
+    name = Path(video.path).name
+    match = fts_query(plan.target)
+    ranked = catalog.match_segments(match, video.video_id, limit=1) if match else []
+    transcript = library.index.transcript(video.video_id)
+    if ranked and transcript:
+        anchor = ranked[0][0]
+        if plan.kind == "after":
+            others = [s for s in transcript if s.span.start_s >= anchor.span.end_s - 1e-6 and s.text != anchor.text]
+            pick = others[0] if others else None
+        else:
+            others = [s for s in transcript if s.span.end_s <= anchor.span.start_s + 1e-6 and s.text != anchor.text]
+            pick = others[-1] if others else None
+        if pick is None:
+            edge = "end" if plan.kind == "after" else "start"
+            return Answer(f"Nothing is said {plan.kind} “{anchor.text}” ({_range(anchor.span)}): it is the {edge}.",
+                          (Citation(video.video_id, anchor.span.start_s, anchor.span.end_s, video.path, anchor.text),),
+                          "planner", plan=plan)  # fmt: skip
+        text = (f"{'Right after' if plan.kind == 'after' else 'Right before'} “{anchor.text}” "
+                f"({_range(anchor.span)}) in {name}, at {_range(pick.span)}: “{pick.text}”")  # fmt: skip
+        return Answer(text, (Citation(video.video_id, pick.span.start_s, pick.span.end_s, video.path, pick.text),
+                             Citation(video.video_id, anchor.span.start_s, anchor.span.end_s, video.path, anchor.text)),
+                      "planner", plan=plan)  # fmt: skip
+    hits = library.search(plan.target, k=1, video=video.video_id)  # no speech names it: find the moment
+    if not hits:
+        return Answer(f"Nothing in {name} matches “{plan.target}”.", (), "planner", plan=plan)
+    events = library.index.events(video.video_id)
+    at = hits[0].event.index + (1 if plan.kind == "after" else -1)
+    if not 0 <= at < len(events):
+        return Answer(f"Nothing comes {plan.kind} {_range(hits[0].event.span)} in {name}.", (), "planner", plan=plan)
+    e = events[at]
+    bits = [b for b in (e.transcript and f"said “{e.transcript}”", e.ocr_text and f"on screen “{e.ocr_text}”",
+                        e.tags and "shown: " + ", ".join(e.tags)) if b]  # fmt: skip
+    text = f"{plan.kind.capitalize()} the moment at {_range(hits[0].event.span)} in {name}, at {_range(e.span)}: " + (
+        "; ".join(bits) or "nothing said or written"
+    )
+    return Answer(text, (Citation(e.video_id, e.span.start_s, e.span.end_s, video.path, e.transcript),), "planner",
+                  plan=plan)  # fmt: skip
+
+
+# -------------------------------------------------------------------------------------- overviews
+def _overview_answer(overview: Overview, video: VideoRecord, plan: Plan) -> Answer:
+    name = Path(video.path).name
+    lines = [f"{name} ({timecode(overview.duration_s)}, {overview.speech_share:.0%} speech"
+             + (f", {overview.language}" if overview.language else "") + ")."]  # fmt: skip
+    if overview.sentences:
+        lines.append(
+            "In its own words: " + " ".join(f"“{s.text}” [{timecode(s.span.start_s)}]" for s in overview.sentences)
+        )
+    if overview.chapters:
+        lines.append(f"{len(overview.chapters)} chapter{'s' * (len(overview.chapters) != 1)}: " + "; ".join(
+            f"{c.index + 1}. {c.title} ({_range(c.span)})" for c in overview.chapters))  # fmt: skip
+    if overview.on_screen:
+        lines.append("On screen most: " + "; ".join(overview.on_screen) + ".")
+    if overview.concepts:
+        lines.append("Shown most: " + ", ".join(overview.concepts) + ".")
+    cites = [Citation(video.video_id, s.span.start_s, s.span.end_s, video.path, s.text) for s in overview.sentences]
+    return Answer(" ".join(lines), tuple(cites), "planner", plan=plan)
+
+
+def _each_overview(library: Library, plan: Plan) -> Answer:
+    videos = library.videos()
+    if not videos:
+        return Answer("The library holds no video yet.", (), "planner", plan=plan)
+    lines, cites = [], []
+    for v in videos:
+        overview = library.overview(v.video_id)
+        first = overview.sentences[0] if overview.sentences else None
+        titles = "; ".join(c.title for c in overview.chapters)
+        about = f"“{first.text}” [{timecode(first.span.start_s)}]" if first else "no speech"
+        lines.append(f"{Path(v.path).name} ({timecode(v.duration_s)}): {about}; chapters: {titles}")
+        if first:
+            cites.append(Citation(v.video_id, first.span.start_s, first.span.end_s, v.path, first.text))
+    return Answer(f"{len(videos)} video{'s' * (len(videos) != 1)}: " + " | ".join(lines) + ".", tuple(cites),
+                  "planner", plan=plan)  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------- helpers
+def _names(library: Library) -> dict[str, str]:
+    return {v.video_id: Path(v.path).name for v in library.videos()}
+
+
+def _range(span: TimeSpan) -> str:
+    return f"{timecode(span.start_s)}–{timecode(span.end_s)}"
+
+
+def _place(m: Moment, names: dict[str, str], video: VideoRecord | None) -> str:
+    return (
+        timecode(m.span.start_s)
+        if video is not None
+        else f"{names.get(m.video_id, m.video_id)} {timecode(m.span.start_s)}"
+    )
+
+
+def _cite(library: Library, m: Moment) -> Citation:
+    record = library.index.video(m.video_id)
+    return Citation(m.video_id, m.span.start_s, m.span.end_s, record.path if record else "", m.text)

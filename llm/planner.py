@@ -1,0 +1,286 @@
+"""The question planner: a question becomes an explicit operation over the video memory (a :class:`Plan`).
+
+Most questions about long videos are not lookups. The planner reads a question with a small grammar
+and, where the grammar finds no cue, an embedding nearest-neighbour intent classifier; anything else is
+a lookup (retrieve the best moments, as before). The grammar, applied to the lower-cased question:
+
+* **time expressions** — a clock time ``at 34:30`` / ``around 1:02:15`` (a bare ``34:30`` is just words), a range
+  ``between 12:00 and 15:00`` / ``from 2:00 to 3:30``, ``at minute 12``, ``in the first ten minutes``,
+  ``in the last 2 hours``, ``at the end`` / ``at the beginning`` (the first or last 5%, 30 s at least);
+  numbers in digits or words (``ten``, ``twenty five``, ``a``, ``half an hour``);
+* **chapter references** — ``in the second chapter``, ``in chapter 3``, ``in the last part``;
+* **operation cues** — ``how many times`` / ``how often`` (count), ``first`` / ``for the first time``,
+  ``last`` / ``for the last time`` / ``final``, ``every time`` / ``each time`` / ``all the times`` / ``list
+  all`` (every), ``what is said right after ...`` / ``... before ...`` (relative), ``what is this video about``
+  / ``summarise`` / ``main parts`` (overview), ``which videos ...`` / ``each video`` (across videos);
+* **channels** — said / mentioned / talked about → speech; shown / seen / appear → pictures; written / on
+  screen → on-screen text.
+
+What remains once cues, time expressions and question words are taken out is the plan's ``target``::
+
+    >>> planner = Planner()                        # no classifier: the grammar alone
+    >>> planner.plan("How many times is the budget mentioned?")
+    Plan(kind='count', target='budget', channel='said', span=None, chapter=None, why='grammar: how many times')
+    >>> planner.plan("What is said at 34:30?", duration_s=3600).span
+    TimeSpan(start_s=2070.0, end_s=2070.0)
+    >>> p = planner.plan("What happens in the first ten minutes?", duration_s=3600)
+    >>> p.kind, p.span
+    ('at_time', TimeSpan(start_s=0.0, end_s=600.0))
+    >>> planner.plan("When is the river mentioned for the last time?").kind
+    'last'
+    >>> planner.plan("What is said right after the sentence about the keys?")[:2]
+    ('after', 'keys')
+    >>> planner.plan("Which of my videos talk about the new bridge?")[:2]
+    ('across_videos', 'new bridge')
+    >>> planner.plan("Where did I leave my keys?").kind
+    'lookup'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from longvid.ingest import TimeSpan, timecode
+from longvid.ingest.words import STOPWORDS, split_words
+
+Kind = Literal["lookup", "at_time", "first", "last", "every", "count", "before", "after", "overview", "across_videos"]
+Channel = Literal["said", "shown", "written"]
+KINDS: tuple[str, ...] = Kind.__args__  # type: ignore[attr-defined]
+
+
+class Plan(NamedTuple):
+    """What a question asks for: an operation (``kind``) over the memory and its arguments."""
+
+    kind: str  # one of KINDS
+    target: str  # what to look for, the question's own words (cues and time expressions taken out)
+    channel: str | None = None  # "said", "shown" or "written": where the target must appear (None: anywhere)
+    span: TimeSpan | None = None  # the time anchor: a range, or a point (start == end)
+    chapter: int | None = None  # 0-based chapter the question names ("in the second chapter"); -1 = the last
+    why: str = ""  # how the planner decided (the grammar cue, or the nearest example and its cosine)
+
+    def describe(self) -> str:
+        """One line for people: ``count "budget" (said) — grammar: how many times``."""
+        parts = [self.kind]
+        if self.target:
+            parts.append(f'"{self.target}"')
+        if self.channel:
+            parts.append(f"({self.channel})")
+        if self.span is not None:
+            a, b = timecode(self.span.start_s), timecode(self.span.end_s)
+            parts.append(f"at {a}" if self.span.duration_s == 0 else f"in {a}–{b}")
+        if self.chapter is not None:
+            parts.append("in the last chapter" if self.chapter < 0 else f"in chapter {self.chapter + 1}")
+        return " ".join(parts) + (f" — {self.why}" if self.why else "")
+
+    def to_dict(self) -> dict:
+        span = None if self.span is None else {"start_s": self.span.start_s, "end_s": self.span.end_s}
+        return {"kind": self.kind, "target": self.target, "channel": self.channel, "span": span,
+                "chapter": self.chapter, "why": self.why, "description": self.describe()}  # fmt: skip
+
+
+# Example questions per operation, for the nearest-neighbour classifier (questions the grammar finds no cue
+# in). Only operations that need no target words are learnt this way: a scan (count, first, last, every)
+# answers from exact words, so it is chosen by its grammar cue alone, never by resemblance.
+EXAMPLES: Mapping[str, Sequence[str]] = {
+    "overview": (
+        "what is this video about", "give me a summary", "what are the main topics", "what is covered here",
+        "what are the key points of the talk", "describe the video", "what is discussed overall",
+        "tell me what happens in this recording", "what does the speaker talk about in general",
+        "what topics does it cover", "what are the key points", "what is it mostly about",
+    ),
+    "across_videos": ("in which recordings is the bridge discussed", "what is each of my videos about"),
+    "lookup": (
+        "where did I leave my umbrella", "what did they say about the weather", "when was the contract signed",
+        "what is the phone number", "who is the woman in red", "what colour is the door", "when does a horse appear",
+        "what is written on the poster", "how much does the ticket cost", "why was the train late",
+    ),
+}  # fmt: skip
+
+_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "forty": 40,
+    "fifty": 50, "sixty": 60, "ninety": 90, "half": 0.5, "couple": 2, "few": 3,
+}  # fmt: skip
+_ORDINALS = {
+    "first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6, "eighth": 7,
+    "ninth": 8, "tenth": 9, "last": -1, "final": -1, "1st": 0, "2nd": 1, "3rd": 2, "4th": 3, "5th": 4,
+}  # fmt: skip
+_UNITS = {"second": 1, "sec": 1, "minute": 60, "min": 60, "hour": 3600, "hr": 3600}
+_NUM = r"(?:\d+(?:\.\d+)?|(?:a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|half|couple|few)(?:[ -](?:one|two|three|four|five|six|seven|eight|nine))?)"  # noqa: E501
+_UNIT = r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?)"
+_CLOCK = r"(\d{1,2}:\d{2}(?::\d{2})?(?:\.\d+)?)"
+
+_RANGE = re.compile(rf"\b(?:between|from)\s+{_CLOCK}\s+(?:and|to|until|till|-)\s+{_CLOCK}")
+_AT_CLOCK = re.compile(rf"\b(?:at|around|about|near|by)\s+(?:the\s+)?(?:timestamp\s+|time\s+|mark\s+)?{_CLOCK}")
+_AT_MINUTE = re.compile(rf"\b(?:at|around)\s+(?:the\s+)?(minute|hour|second)\s+({_NUM})\b")
+_UNITS_IN = re.compile(rf"\b({_NUM})\s+({_UNIT})\s+in\b")
+_FIRST_LAST = re.compile(
+    rf"\b(?:in|during|within|for)\s+the\s+(first|last|final|opening|closing)\s+(?:({_NUM})\s+)?({_UNIT})"
+)
+_ENDS = re.compile(
+    r"\b(?:at|near|towards?|in)\s+the\s+(?:very\s+)?(end|beginning|start|outset|close)\b(?:\s+of\s+(?:the|this)\s+(?:video|talk|clip|recording))?"
+)
+_CHAPTER = re.compile(
+    r"\b(?:in|during)\s+(?:the\s+)?(?:(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|final|\d+(?:st|nd|rd|th)?)\s+(?:chapter|part|section|segment)|(?:chapter|part|section)\s+(\d+))\b"
+)
+
+_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("across_videos", re.compile(r"\b(?:which|what)\s+(?:of\s+(?:my|the|these)\s+)?(?:videos?|recordings?|clips?|files?)\b|\bin\s+which\s+(?:videos?|recordings?)\b|\b(?:each|every|all\s+(?:of\s+)?(?:my|the))\s+videos?\b")),  # noqa: E501
+    ("overview", re.compile(r"\bwhat(?:'s|\s+is|\s+was)\s+(?:this|the|it)\s*(?:whole\s+)?(?:video|talk|film|clip|recording|lecture|meeting|episode)?\s+(?:all\s+)?about\b|\bsummar(?:y|ise|ize|ies)\b|\bmain\s+(?:parts?|topics?|points?|sections?|themes?|ideas?)\b|\boutline\b|\boverview\b|\bwhat\s+(?:are\s+)?the\s+chapters\b|\bgist\b|\btl;?dr\b")),  # noqa: E501
+    ("count", re.compile(r"\bhow\s+(?:many\s+times|often)\b|\bnumber\s+of\s+times\b|\bhow\s+many\b|\bcount\b")),
+    ("after", re.compile(r"\b(?:right|just|immediately|directly|shortly)?\s*after\b|\bwhat\s+(?:comes|follows|happens)\s+next\b")),  # noqa: E501
+    ("before", re.compile(r"\b(?:right|just|immediately|directly|shortly)?\s*before\b|\bpreceding\b|\bprior\s+to\b")),
+    ("first", re.compile(r"\bfor\s+the\s+first\s+time\b|\bfirst\s+(?:time|mention(?:ed)?|appear(?:s|ed|ance)?|shown|said|seen)\b|\bfirst\b|\bearliest\b")),  # noqa: E501
+    ("last", re.compile(r"\bfor\s+the\s+(?:last|final)\s+time\b|\blast\s+(?:time|mention(?:ed)?|appear(?:s|ed|ance)?)\b|\b(?:last|final)\b|\blatest\b")),  # noqa: E501
+    ("every", re.compile(r"\bevery\s+(?:time|moment|mention|occurrence|scene)\b|\beach\s+(?:time|moment|mention|occurrence)\b|\ball\s+(?:the\s+)?(?:times|moments|mentions|occurrences|scenes|places)\b|\blist\s+(?:all|every|each)\b")),  # noqa: E501
+)  # fmt: skip
+# A relative question asks what is said or happens next to something: "what is said right after Y".
+_RELATIVE_SHAPE = re.compile(r"^\s*(?:what|who|which|and\s+what)\b")
+_CHANNELS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("written", re.compile(r"\b(?:written|writes?|wrote|on[\s-]+screen|displayed|caption(?:ed|s)?|reads?|text)\b")),
+    ("shown", re.compile(r"\b(?:shown|shows?|showed|seen|sees?|appears?|appeared|appearing|visible|pictured|displays?)\b")),  # noqa: E501
+    ("said", re.compile(r"\b(?:said|says?|saying|mention(?:s|ed)?|talk(?:s|ed)?|spoken|speaks?|discuss(?:es|ed)?|heard|hear|words?|sentence)\b")),  # noqa: E501
+)  # fmt: skip
+# Words of the question's frame, never its target (beyond the shared stopwords).
+_FRAME_WORDS = frozenset(
+    {"times", "time", "many", "much", "often", "happens", "happen", "happened", "moment", "moments", "video",
+     "videos", "clip", "recording", "right", "just", "immediately", "directly", "shortly", "next", "list", "show",
+     "shown", "said", "say", "says", "mention", "mentions", "mentioned", "talk", "talks", "talked", "spoken",
+     "discussed", "discuss", "appear", "appears", "appeared", "seen", "visible", "written", "screen", "every",
+     "each", "all", "occurrence", "occurrences", "first", "last", "final", "after", "before", "following", "does",
+     "get", "gets", "come", "comes", "follows", "my", "number", "count", "about", "any", "some", "there", "whole",
+     "exactly", "ever", "find", "tell", "please", "me", "give", "summarise", "summarize", "summary", "main", "parts",
+     "topics", "overview", "which", "talking", "speaker", "mentioning", "word", "words", "sentence", "line",
+     "thing", "things", "part", "bit"}
+)  # fmt: skip
+
+
+def _number(text: str) -> float:
+    parts = re.split(r"[ -]", text.strip())
+    if re.fullmatch(r"\d+(?:\.\d+)?", parts[0]):
+        return float(parts[0])
+    return float(sum(_NUMBERS.get(p, 0) for p in parts))
+
+
+def _clock_s(text: str) -> float:
+    value = 0.0
+    for part in text.split(":"):
+        value = value * 60 + float(part)
+    return value
+
+
+@dataclass(frozen=True)
+class _Found:
+    kind: str
+    start: int
+    end: int
+    cue: str
+
+
+class Planner:
+    """Turns questions into :class:`Plan` s. ``embed`` (texts → unit rows), when given, classifies the
+    questions the grammar finds no cue in by their nearest :data:`EXAMPLES` question, if its cosine is at
+    least ``min_similarity`` (else the question is a lookup)."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray] | None = None, min_similarity: float = 0.6) -> None:
+        self.embed = embed
+        self.min_similarity = min_similarity
+        self._examples: tuple[np.ndarray, list[str], list[str]] | None = None
+
+    def plan(self, question: str, duration_s: float | None = None) -> Plan:
+        """The plan for ``question``; ``duration_s`` (the video's length) resolves "at the end", "the last
+        ten minutes" (without it those spans are left out and the rest still plans)."""
+        text = " ".join(question.lower().replace("’", "'").split())
+        span, text = self._time(text, duration_s)
+        chapter, text = self._chapter(text)
+        channel = next((name for name, pattern in _CHANNELS if pattern.search(text)), None)
+        found = self._cue(text)
+        why = f"grammar: {found.cue}" if found else ""
+        kind = found.kind if found else ("at_time" if span is not None or chapter is not None else "")
+        if kind == "at_time" and not why:
+            why = "grammar: a time or chapter"
+        if not kind:
+            kind, why = self._classify(question)
+        if kind in ("before", "after"):
+            if not _RELATIVE_SHAPE.search(text) or found is None:
+                kind, why = "lookup", why + " (not a 'what ... after/before ...' question: lookup)"
+            else:
+                text = text[found.end :]  # the target is what the question says it is next to
+        elif found is not None:
+            text = text[: found.start] + " " + text[found.end :]
+        target = " ".join(w for w in split_words(text) if w not in STOPWORDS and w not in _FRAME_WORDS)
+        if kind in ("count", "first", "last", "every", "before", "after") and not target:
+            kind, why = ("at_time", why) if span is not None else ("overview" if kind != "count" else "lookup", why)
+        return Plan(kind, target, channel, span, chapter, why)
+
+    # -------------------------------------------------------------------------------------- grammar
+    @staticmethod
+    def _time(text: str, duration_s: float | None) -> tuple[TimeSpan | None, str]:
+        """The question's time anchor (resolved against ``duration_s`` where needed) and the text without it."""
+        if m := _RANGE.search(text):
+            a, b = sorted((_clock_s(m.group(1)), _clock_s(m.group(2))))
+            return TimeSpan(a, b), text[: m.start()] + text[m.end() :]
+        if m := _FIRST_LAST.search(text):
+            length = (_number(m.group(2)) if m.group(2) else 1.0) * _UNITS[m.group(3).rstrip("s")]
+            if m.group(1) in ("first", "opening"):
+                return TimeSpan(0.0, length), text[: m.start()] + text[m.end() :]
+            if duration_s is not None:
+                return TimeSpan(max(0.0, duration_s - length), duration_s), text[: m.start()] + text[m.end() :]
+            return None, text[: m.start()] + text[m.end() :]
+        if m := _ENDS.search(text):
+            if duration_s is None:
+                return None, text[: m.start()] + text[m.end() :]
+            edge = max(30.0, 0.05 * duration_s)
+            end = m.group(1) in ("end", "close")
+            span = TimeSpan(max(0.0, duration_s - edge), duration_s) if end else TimeSpan(0.0, min(edge, duration_s))
+            return span, text[: m.start()] + text[m.end() :]
+        if m := _AT_MINUTE.search(text):
+            t = _number(m.group(2)) * _UNITS[m.group(1)]
+            return TimeSpan(t, t), text[: m.start()] + text[m.end() :]
+        if m := _UNITS_IN.search(text):
+            t = _number(m.group(1)) * _UNITS[m.group(2).rstrip("s")]
+            return TimeSpan(t, t), text[: m.start()] + text[m.end() :]
+        if m := _AT_CLOCK.search(text):
+            t = _clock_s(m.group(1))
+            return TimeSpan(t, t), text[: m.start()] + text[m.end() :]
+        return None, text
+
+    @staticmethod
+    def _chapter(text: str) -> tuple[int | None, str]:
+        m = _CHAPTER.search(text)
+        if m is None:
+            return None, text
+        word = m.group(1) or m.group(2)
+        index = _ORDINALS.get(word)
+        if index is None:
+            index = int(re.sub(r"\D", "", word)) - 1
+        return index, text[: m.start()] + text[m.end() :]
+
+    @staticmethod
+    def _cue(text: str) -> _Found | None:
+        """The first operation cue, in :data:`_CUES` priority order."""
+        for kind, pattern in _CUES:
+            if m := pattern.search(text):
+                return _Found(kind, m.start(), m.end(), " ".join(m.group(0).split()))
+        return None
+
+    # ----------------------------------------------------------------------------------- classifier
+    def _classify(self, question: str) -> tuple[str, str]:
+        """The kind of the nearest example question, when it is near enough; else a lookup."""
+        if self.embed is None:
+            return "lookup", "no cue: lookup"
+        if self._examples is None:
+            kinds = [k for k, qs in EXAMPLES.items() for _ in qs]
+            texts = [q for qs in EXAMPLES.values() for q in qs]
+            self._examples = (self.embed(texts), kinds, texts)
+        vectors, kinds, texts = self._examples
+        scores = vectors @ self.embed([question])[0]  # (examples,)
+        best = int(np.argmax(scores))
+        if scores[best] < self.min_similarity:
+            return "lookup", f"no cue; nearest example {texts[best]!r} ({scores[best]:.2f}) too far: lookup"
+        return kinds[best], f"nearest example {texts[best]!r} ({scores[best]:.2f})"
