@@ -3,12 +3,12 @@
 Built once at index time from what the pipeline already has — the events, their text embeddings and
 the transcript — plus one embedding call over the video's sentences and its chapters' candidate phrases:
 
-* **Chapters** (topic segmentation in the style of TextTiling, on time instead of words): at every event
-  boundary (a scene cut) the text embeddings of the ``window_s`` seconds before and after are compared;
-  a boundary is a *valley* of that similarity (a local minimum), scored by its depth below the nearest
-  peaks on each side. Valleys deeper than the cut-off — ``median + 3 MAD`` of all valleys' depths, and at
-  least ``min_depth`` (a cosine difference) — are taken, deepest first, while every chapter stays at least
-  ``min_chapter_s`` long; a chapter longer than ``max_chapter_s`` is split at its deepest valley.
+* **Chapters** (topic segmentation by optimal partitioning of the sentence sequence): cuts may fall at
+  every event boundary (a scene cut) and every pause between two sentences; the cuts chosen maximise the
+  coherence of each chapter — the length of the sum of its sentences' unit embeddings (the events' text
+  where nothing is said or written) — minus ``chapter_cost`` per chapter, by dynamic programming, with
+  chapters ``min_chapter_s`` to ``max_chapter_s`` long. Unlike a threshold on local similarity valleys
+  (TextTiling), the decision weighs whole chapters, so a few odd sentences inside a topic do not cut it.
 * **Titles** (in the style of KeyBERT with maximal marginal relevance): candidate 1–3 word phrases from the
   chapter's own words (runs without stopwords), ranked by the cosine of their embedding to the chapter's
   and picked with diversity; no word list is involved.
@@ -28,7 +28,7 @@ Example (a tiny bag-of-words embedding stands in for the text model)::
     >>> segs = [TranscriptSegment("v", TimeSpan(30.0 * i, 30.0 * i + 5), s) for i, s in enumerate(said)]
     >>> events = [Event("v", i, TimeSpan(30.0 * i, 30.0 * i + 30), transcript=s) for i, s in enumerate(said)]
     >>> overview = build_overview("v", 180.0, events, embed([e.text for e in events]), segs, embed,
-    ...                           MemoryConfig(min_chapter_s=60, window_s=60))
+    ...                           MemoryConfig(min_chapter_s=60, chapter_cost=0.5))
     >>> [(c.span.start_s, c.span.end_s) for c in overview.chapters]
     [(0.0, 90.0), (90.0, 180.0)]
     >>> [c.title for c in overview.chapters]
@@ -39,6 +39,7 @@ Example (a tiny bag-of-words embedding stands in for the text model)::
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -62,8 +63,7 @@ class MemoryConfig:
 
     min_chapter_s: float = 90.0  # no chapter shorter (the last may be, when the video is)
     max_chapter_s: float = 900.0  # longer chapters are split at their deepest boundary
-    window_s: float = 120.0  # text compared on each side of a candidate boundary
-    min_depth: float = 0.15  # shallowest valley of text similarity (cosine) that may start a chapter
+    chapter_cost: float = 2.75  # what one more chapter must gain in coherence (summed cosine); see the README
     title_phrases: int = 2  # key phrases in a title
     max_phrase_words: int = 3  # longest candidate phrase
     candidates: int = 40  # candidate phrases embedded per chapter (the most frequent, longer first)
@@ -96,9 +96,17 @@ def build_overview(
     if not events:
         return Overview(video_id, duration_s, (), ())
     has_text = np.array([bool(e.transcript or e.ocr_text) for e in events])
-    bounds = segment_chapters(events, vectors, has_text, duration_s, cfg)
     sentences = _sentences(events, transcript)
     sentence_vecs = embed([s.text for s in sentences]) if sentences else np.zeros((0, vectors.shape[1]), np.float32)
+    if sentences:  # what is said and written, sentence by sentence, placed at its own time
+        units = (np.array([s.span.mid_s for s in sentences]), sentence_vecs)
+    else:  # nothing said or written: the events' own text (their tags)
+        units = (np.array([e.span.mid_s for e in events]), vectors)
+    pauses = {round((a.span.end_s + b.span.start_s) / 2, 2) for a, b in itertools.pairwise(transcript)
+              if b.span.start_s > a.span.end_s}  # fmt: skip
+    candidates = sorted({e.span.start_s for e in events[1:]} | pauses)
+    cuts = {e.span.start_s for e in events[1:]}
+    bounds = segment_chapters(units, np.array(candidates), max(duration_s, events[-1].span.end_s), cfg, cuts)
     chapters = []
     for index, span in enumerate(bounds):
         inside = [i for i, e in enumerate(events) if span.start_s <= e.span.mid_s < span.end_s]
@@ -136,74 +144,51 @@ def build_overview(
 
 
 def segment_chapters(
-    events: Sequence[Event], vectors: np.ndarray, has_text: np.ndarray, duration_s: float, config: MemoryConfig
-) -> list[TimeSpan]:
-    """Chapter spans covering ``[0, duration_s)``, cut only at event boundaries (scene cuts)."""
-    end = max(duration_s, events[-1].span.end_s)
-    starts = np.array([e.span.start_s for e in events])
-    mids = np.array([e.span.mid_s for e in events])
-    gaps = starts[1:]  # candidate boundary times, (G,)
-    sims = np.array([_side_similarity(vectors, has_text, mids, t, config.window_s) for t in gaps])  # (G,)
-    depths = _depths(sims)  # (G,)
-    valleys = [g for g in range(len(gaps)) if depths[g] > 0 and sims[g] <= sims[max(g - 1, 0)]
-               and sims[g] <= sims[min(g + 1, len(gaps) - 1)]]  # fmt: skip
-    chosen: list[float] = []
-    if valleys:
-        d = depths[valleys]
-        cutoff = max(config.min_depth, float(np.median(d) + 3 * np.median(np.abs(d - np.median(d)))))
-        for g in sorted(valleys, key=lambda g: -depths[g]):
-            if depths[g] < cutoff:
-                break
-            t = float(gaps[g])
-            if min(abs(t - b) for b in [0.0, end, *chosen]) >= config.min_chapter_s:
-                chosen.append(t)
-    cuts = sorted(chosen)
-    spans = [TimeSpan(a, b) for a, b in zip([0.0, *cuts], [*cuts, end], strict=True)]
-    out: list[TimeSpan] = []
-    for span in spans:  # over-long chapters split at their deepest inner boundary, recursively
-        out += _split_long(span, gaps, depths, config)
-    return out
+    units: tuple[np.ndarray, np.ndarray], gaps: np.ndarray, end: float, config: MemoryConfig,
+    cuts: set[float] = frozenset(),
+) -> list[TimeSpan]:  # fmt: skip
+    """Chapter spans covering ``[0, end)``, cut only at the candidate times ``gaps`` (scene cuts and pauses
+    between sentences); ``units`` are ``(times (U,), unit vectors (U, D))`` of what is said and shown.
 
-
-def _split_long(span: TimeSpan, gaps: np.ndarray, depths: np.ndarray, config: MemoryConfig) -> list[TimeSpan]:
-    if span.duration_s <= config.max_chapter_s:
-        return [span]
-    inner = [(float(depths[g]), -abs(float(gaps[g]) - span.mid_s), float(gaps[g])) for g in range(len(gaps))
-             if span.start_s + config.min_chapter_s <= gaps[g] <= span.end_s - config.min_chapter_s]  # fmt: skip
-    if not inner:
-        return [span]
-    t = max(inner)[2]  # the deepest valley; among equals, the one nearest the middle
-    return _split_long(TimeSpan(span.start_s, t), gaps, depths, config) + _split_long(
-        TimeSpan(t, span.end_s), gaps, depths, config
-    )
-
-
-def _side_similarity(vectors: np.ndarray, has_text: np.ndarray, mids: np.ndarray, t: float, window: float) -> float:
-    """Cosine of the mean text embedding before ``t`` and after it (within ``window`` seconds); 1 (no
-    boundary) when one side says nothing."""
-    left = has_text & (mids < t) & (mids >= t - window)
-    right = has_text & (mids >= t) & (mids < t + window)
-    if not left.any() or not right.any():
-        return 1.0
-    a, b = unit_rows(vectors[left].mean(axis=0))[0], unit_rows(vectors[right].mean(axis=0))[0]
-    return float(a @ b)
-
-
-def _depths(sims: np.ndarray) -> np.ndarray:
-    """TextTiling depth of each valley: how far the similarity climbs to its peak on each side, summed."""
-    depths = np.zeros_like(sims)
-    for i, s in enumerate(sims):
-        left = right = s
-        for v in sims[i::-1]:  # climb left while rising
-            if v < left:
-                break
-            left = v
-        for v in sims[i:]:
-            if v < right:
-                break
-            right = v
-        depths[i] = (left - s) + (right - s)
-    return depths
+    The cuts maximise ``sum over chapters of |sum of the chapter's unit vectors| - chapter_cost`` by dynamic
+    programming (optimal partitioning): a chapter whose sentences share a topic adds up to a long vector,
+    one that mixes two topics to a shorter one, so a cut pays where the topic changes. Chapters last
+    ``min_chapter_s`` to ``max_chapter_s`` (the longest bound is dropped when no cut can honour it);
+    between equally good cuts, a scene cut (one of ``cuts``) wins.
+    """
+    times, vectors = units
+    order = np.argsort(times, kind="stable")
+    times, vectors = times[order], vectors[order]
+    bounds = np.concatenate([[0.0], np.unique(gaps[(gaps > 0) & (gaps < end)]), [end]])  # (B,)
+    if end < 2 * config.min_chapter_s or len(bounds) == 2:
+        return [TimeSpan(0.0, end)]
+    first_unit = np.searchsorted(times, bounds, side="left")  # (B,) units before each bound
+    sums = np.vstack([np.zeros((1, vectors.shape[1]), np.float64), np.cumsum(vectors, axis=0, dtype=np.float64)])
+    bonus = np.array([1e-6 if float(b) in cuts else 0.0 for b in bounds])  # ties go to scene cuts
+    for longest in (config.max_chapter_s, np.inf):
+        best = np.full(len(bounds), -np.inf)
+        best[0] = 0.0
+        back = np.zeros(len(bounds), dtype=int)
+        for j in range(1, len(bounds)):
+            length = bounds[j] - bounds[:j]  # (j,) seconds of the chapter [bounds[i], bounds[j])
+            ok = (length <= longest) & ((length >= config.min_chapter_s) | (j == len(bounds) - 1) & (bounds[:j] == 0))
+            ok &= np.isfinite(best[:j])
+            if not ok.any():
+                continue
+            mass = np.linalg.norm(sums[first_unit[j]] - sums[first_unit[:j]], axis=1)  # (j,)
+            score = np.where(ok, best[:j] + mass - config.chapter_cost + bonus[j], -np.inf)
+            back[j] = int(np.argmax(score))
+            best[j] = score[back[j]]
+        if np.isfinite(best[-1]):
+            break
+    else:
+        return [TimeSpan(0.0, end)]
+    starts, j = [], len(bounds) - 1
+    while j > 0:
+        starts.append(back[j])
+        j = back[j]
+    edges = [float(bounds[i]) for i in reversed(starts)] + [end]
+    return [TimeSpan(a, b) for a, b in itertools.pairwise(edges)]
 
 
 def _centroid(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -132,7 +132,7 @@ def test_segmentation_respects_min_and_max_length():
         Event("v", i, e.span, transcript="budget" if (i // 4) % 2 == 0 else "river") for i, e in enumerate(events)
     ]
     many = build_overview("v", 1200.0, topics, embed([e.text for e in topics]), [], embed,
-                          MemoryConfig(min_chapter_s=90, max_chapter_s=300, window_s=60))  # fmt: skip
+                          MemoryConfig(min_chapter_s=90, max_chapter_s=300, chapter_cost=0.5))  # fmt: skip
     spans = [c.span for c in many.chapters]
     assert spans[0].start_s == 0 and spans[-1].end_s == 1200 and len(spans) == 10  # a cut every 120 s
     assert all(90 <= s.duration_s <= 300 for s in spans)

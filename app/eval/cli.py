@@ -2,6 +2,7 @@
 
     longvid eval mc FILE.json       multiple-choice accuracy (Video-MME / MLVU style JSON) through ask
     longvid eval niah [--quick]     needle in a video haystack: spoken, on-screen and visual needles
+    longvid eval questions [--quick]  counts, first/last, at a time, after/before, overview, chapter boundaries
 
 This module imports only the standard library and the product at import time, so ``longvid eval --help``
 works after a plain install; a command whose extra is missing says which one in a line.
@@ -66,6 +67,36 @@ def _cmd_niah(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_questions(args: argparse.Namespace) -> int:
+    require_extra("longvid eval questions", ["skimage"])
+    from longvid.app.library import Library
+
+    from .questions import TalkSpec, run_questions
+
+    work = Path(args.work)
+    lengths = [1800.0] if args.quick else args.lengths
+    specs = [TalkSpec(length_s=s, seed=args.seed + i) for i, s in enumerate(lengths)]
+    with Library(work / "library", profile=args.profile) as lib:
+        report = run_questions(specs, work, library=lib, per_kind=args.per_kind)
+    (work / "questions-report.json").write_text(report.to_json())
+    summary = report.summary()
+    print("kind       questions  accuracy  median ms")
+    for kind, row in summary.items():
+        if "accuracy" in row:
+            print(f"{kind:<10} {row['questions']:>9}  {row['accuracy']:8.2f}  {row['median_ms']:9.0f}")
+    for t in report.talks:
+        print(f"talk {t.length_s / 60:.1f} min: {t.blocks} topic blocks, {t.chapters} chapters, boundary F1 "
+              f"{t.boundary_f1:.2f} (P {t.boundary_precision:.2f}, R {t.boundary_recall:.2f}), overview names "
+              f"{t.topics_named:.0%} of the topics, indexed in {t.index_s:.0f} s")  # fmt: skip
+    print(f"report {work / 'questions-report.json'}")
+    if args.min_accuracy is not None:
+        low = [k for k, row in summary.items() if row.get("accuracy", 1.0) < args.min_accuracy]
+        if low:
+            print(f"longvid eval questions: accuracy below {args.min_accuracy} for {', '.join(low)}", file=sys.stderr)
+            return 1
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``eval`` and its evaluations to the ``longvid`` subcommands ``sub``."""
     p = sub.add_parser("eval", help="evaluations: multiple-choice accuracy, needle in a video haystack")
@@ -89,3 +120,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--progress", action=argparse.BooleanOptionalAction, default=sys.stderr.isatty(),
                    help="show progress bars (default: when stderr is a terminal)")  # fmt: skip
     e.set_defaults(func=_cmd_niah)
+    e = evals.add_parser("questions", help="counts, first/last, at a time, after/before, overview, chapters "
+                         "on talks with a known timeline")  # fmt: skip
+    e.add_argument("--quick", action="store_true", help="one 30-minute talk (the CI run); ignores --lengths")
+    e.add_argument("--lengths", type=argtypes.duration, nargs="+", default=[3600.0],
+                   help="talk lengths, e.g. 30m 1h (default 1h)")  # fmt: skip
+    e.add_argument("--per-kind", type=argtypes.count, default=8, help="questions of each kind per talk (default 8)")
+    e.add_argument("--seed", type=int, default=0, help="talk layout seed (default 0)")
+    e.add_argument("--work", default="questions-work", help="videos, library, report (default %(default)s)")
+    e.add_argument("--profile", default="embedded", help="profile for the evaluation library (default %(default)s)")
+    e.add_argument("--min-accuracy", type=float, help="exit 1 if any question kind scores below this")
+    e.set_defaults(func=_cmd_questions)

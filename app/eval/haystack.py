@@ -180,7 +180,7 @@ def _video_track(
         count = int(spec.length_s // spec.slide_every_s)
         inserts += [((i + 0.1) * spec.slide_every_s, distractors[i % len(distractors)]) for i in range(count)]
     inserts.sort(key=lambda item: item[0])
-    pool = _filler_pool(spec, work)
+    pool = filler_pool(spec, work)
     segments: list[_Segment] = []
     t, last = 0.0, -1
     while t < spec.length_s or inserts:
@@ -206,7 +206,7 @@ def _encode_args(spec: HaystackSpec) -> str:
             " -threads 1 -fflags +bitexact -flags +bitexact -an -f mpegts")  # fmt: skip
 
 
-def _filler_pool(spec: HaystackSpec, work: Path, count: int = 16) -> list[_Segment]:
+def filler_pool(spec: HaystackSpec, work: Path, count: int = 16) -> list[_Segment]:
     """``count`` filler clips of 15-45 s: FFmpeg sources and panned scikit-image textures (cached)."""
     rng = np.random.default_rng(1234)  # the pool is the same for every seed and length
     width, height = spec.size
