@@ -31,7 +31,7 @@ from longvid.ingest.atomic import atomic_write_bytes
 from longvid.llm import Answer, AnswerBackend, BackendOptions, Evidence, create_backend
 from longvid.llm.planner import Planner
 
-from .memory import build_overview
+from .memory import build_overview, context_text
 from .operations import run_plan
 from .pipeline import BuiltVideo, Indexer
 from .profiles import Profile, ProfileError, load_profile, profile_from_dict
@@ -39,6 +39,9 @@ from .profiles import Profile, ProfileError, load_profile, profile_from_dict
 log = logging.getLogger(__name__)
 
 PROFILE_FILE = "profile.json"  # the profile the library was built with
+
+
+MAX_CONTEXT_VIDEOS = 3  # videos whose overview and chapters an answer backend reads before the moments
 
 
 class QueryError(LongvidError, ValueError):
@@ -279,7 +282,9 @@ class Library:
                      scores.get(e.event_id, 0.0))
             for e in events
         ]  # fmt: skip
-        return self.answerer.answer(question, evidence)
+        videos = list(dict.fromkeys(e.video_id for e in evidence))[:MAX_CONTEXT_VIDEOS]
+        context = "\n".join(context_text(self.overview(v), Path(paths.get(v) or path or v).name) for v in videos)
+        return self.answerer.answer(question, evidence, context)
 
     @functools.cached_property
     def answerer(self) -> AnswerBackend:

@@ -49,12 +49,13 @@ import numpy as np
 
 from longvid.index.records import Chapter, Event, Overview, Sentence
 from longvid.ingest.features import unit_rows
-from longvid.ingest.types import TimeSpan, TranscriptSegment
+from longvid.ingest.types import TimeSpan, TranscriptSegment, timecode
 from longvid.ingest.words import STOPWORDS, split_words
 
 log = logging.getLogger(__name__)
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> (N, D) float32 unit rows
+_LEAD_S = 0.25  # a chapter starting at a sentence starts this much before its first word
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ def build_overview(
     candidates = sorted({e.span.start_s for e in events[1:]} | pauses)
     cuts = {e.span.start_s for e in events[1:]}
     bounds = segment_chapters(units, np.array(candidates), max(duration_s, events[-1].span.end_s), cfg, cuts)
+    bounds = _start_at_speech(bounds, [s.span.start_s for s in transcript], cuts)
     chapters = []
     for index, span in enumerate(bounds):
         inside = [i for i, e in enumerate(events) if span.start_s <= e.span.mid_s < span.end_s]
@@ -141,6 +143,23 @@ def build_overview(
         speech / duration_s if duration_s > 0 else 0.0,
         languages.most_common(1)[0][0] if languages else None,
     )
+
+
+def context_text(overview: Overview, name: str) -> str:
+    """The overview as the coarse level of a prompt: one line for the video, one per chapter::
+
+    talk.mp4 (01:00:00): “The budget was approved.” [00:36]
+    chapter 1, 00:00–12:30: Budget, council vote — “The council votes on Tuesday.” [03:10]
+    """
+    head = f"{name} ({timecode(overview.duration_s, hours=True)}): " + " ".join(
+        f"“{s.text}” [{timecode(s.span.start_s)}]" for s in overview.sentences
+    )
+    lines = [head.rstrip(": ")]
+    for c in overview.chapters:
+        said = " ".join(f"“{s.text}” [{timecode(s.span.start_s)}]" for s in c.summary)
+        lines.append(f"chapter {c.index + 1}, {timecode(c.span.start_s)}–{timecode(c.span.end_s)}: {c.title}"
+                     + (f" — {said}" if said else ""))  # fmt: skip
+    return "\n".join(lines)
 
 
 def segment_chapters(
@@ -188,6 +207,23 @@ def segment_chapters(
         starts.append(back[j])
         j = back[j]
     edges = [float(bounds[i]) for i in reversed(starts)] + [end]
+    return [TimeSpan(a, b) for a, b in itertools.pairwise(edges)]
+
+
+def _start_at_speech(spans: list[TimeSpan], starts: Sequence[float], cuts: set[float]) -> list[TimeSpan]:
+    """Chapters moved to begin where their first sentence does: a cut chosen in a pause moves to the last
+    scene cut before the next sentence, else to just before that sentence (a click on a chapter lands on
+    its first words, not on the silence before them)."""
+    starts = sorted(starts)
+    edges = [spans[0].start_s]
+    for span in spans[1:]:
+        t = span.start_s
+        nxt = next((s for s in starts if s >= t), None)
+        if nxt is not None and nxt < span.end_s:
+            within = [c for c in cuts if t <= c <= nxt]
+            t = max(within) if within else max(t, nxt - _LEAD_S)
+        edges.append(t)
+    edges.append(spans[-1].end_s)
     return [TimeSpan(a, b) for a, b in itertools.pairwise(edges)]
 
 

@@ -142,23 +142,28 @@ def load_profile(name_or_path: str | Path = "auto", overrides: Mapping[str, Any]
 
 
 def profile_from_dict(data: Mapping[str, Any]) -> Profile:
-    """The inverse of ``Profile.to_dict`` (e.g. a profile recorded in a library)."""
-    return _build(Profile, data, where=f"profile {data.get('name', '?')!r}")
+    """The inverse of ``Profile.to_dict`` (e.g. a profile recorded in a library). A key this version no
+    longer has (a library recorded by another longvid) is skipped with a warning, not an error."""
+    return _build(Profile, data, where=f"profile {data.get('name', '?')!r}", strict=False)
 
 
-def _build(cls: type, data: Mapping[str, Any], where: str):
-    """Instantiate dataclass ``cls`` from ``data``, recursing into sections; unknown keys are an error."""
+def _build(cls: type, data: Mapping[str, Any], where: str, strict: bool = True):
+    """Instantiate dataclass ``cls`` from ``data``, recursing into sections; unknown keys are an error
+    (``strict``) or skipped with a warning."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - set(fields))
-    if unknown:
+    if unknown and strict:
         raise ProfileError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(fields)}")
+    if unknown:
+        log.warning("%s: ignoring key(s) %s this longvid does not know", where, unknown)
+        data = {k: v for k, v in data.items() if k in fields}
     values = {}
     for key, value in data.items():
         default = fields[key].default_factory() if fields[key].default_factory is not dataclasses.MISSING else None
         if dataclasses.is_dataclass(default):
             if not isinstance(value, Mapping):
                 raise ProfileError(f"{where}: [{key}] must be a section, got {value!r}")
-            values[key] = _build(type(default), value, where=f"{where} [{key}]")
+            values[key] = _build(type(default), value, where=f"{where} [{key}]", strict=strict)
         else:
             values[key] = value
     try:

@@ -27,7 +27,7 @@ from .backends import BackendOpenError, DecodeSummary, available_backends, get_b
 from .errors import DecodeError
 from .probe import open_video
 from .sampling import FrameSelector
-from .types import FrameBatch, VideoAsset
+from .types import FrameBatch, TimeSpan, VideoAsset
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ def sample_frames(
     batch_size: int = 32,
     backend: str | None = None,
     show_progress: bool = False,
+    span: TimeSpan | None = None,
 ) -> Iterator[FrameBatch]:
     """Decode the frames of ``video`` kept at ``fps`` (and at most ``max_frames``), in batches.
 
@@ -57,11 +58,13 @@ def sample_frames(
         batch_size: frames per yielded batch (memory is about ``batch_size * W * H * 3`` bytes).
         backend: ``"pyav"`` or ``"decord"``; ``None`` takes the first available in ``DEFAULT_ORDER`` (PyAV).
         show_progress: show a tqdm bar counting media seconds.
+        span: only the frames inside this span (seconds); PyAV seeks to the keyframe before its start and
+            stops at its end, so a moment of a long video costs what the moment costs.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     asset = video if isinstance(video, VideoAsset) else open_video(video)
-    selector, batches = _start(asset, backend, fps, max_frames, size, batch_size)
+    selector, batches = _start(asset, backend, fps, max_frames, size, batch_size, span)
     with tqdm(
         total=round(asset.duration_s, 1), unit="s", desc=f"decode {asset.path.name}", disable=not show_progress
     ) as bar:
@@ -84,11 +87,12 @@ def _start(
     max_frames: int | None,
     size: tuple[int, int] | None,
     batch_size: int,
+    span: TimeSpan | None = None,
 ) -> tuple[FrameSelector, Generator[FrameBatch, None, DecodeSummary]]:
     """Start decoding with the named backend, or with the first available one that can read the file."""
     names = [backend] if backend else available_backends()
     for name in names:
-        selector = FrameSelector(fps=fps, max_frames=max_frames, duration_s=asset.duration_s)
+        selector = FrameSelector(fps=fps, max_frames=max_frames, duration_s=asset.duration_s, span=span)
         try:
             batches = get_backend(name).iter_frames(asset, selector, size, batch_size)
         except BackendOpenError as err:

@@ -16,7 +16,7 @@ best-scored one (and logs that it did)::
 
     >>> class Echo(AnswerBackend):
     ...     name = "echo"
-    ...     def generate(self, question, evidence):
+    ...     def generate(self, question, evidence, context=""):
     ...         text = f"You asked {question!r}."
     ...         return Answer(text, tuple(parse_citations(text, evidence)), self.name, tuple(evidence))
     >>> Echo().answer("when?", []).text
@@ -96,8 +96,9 @@ class AnswerBackend(ABC):
 
     name: str
 
-    def answer(self, question: str, evidence: Sequence[Evidence]) -> Answer:
-        """An answer citing only moments in ``evidence``.
+    def answer(self, question: str, evidence: Sequence[Evidence], context: str = "") -> Answer:
+        """An answer citing only moments in ``evidence``; ``context`` is coarse text about the videos (their
+        overviews and chapters) that a generative backend may read before the moments.
 
         No evidence: :data:`NO_MATCH`, citing nothing. Otherwise :meth:`generate`'s answer; when it cites
         no moment, the best-scored moment it was shown is cited instead (logged), so that every answer
@@ -105,7 +106,7 @@ class AnswerBackend(ABC):
         """
         if not evidence:
             return Answer(NO_MATCH, (), self.name, ())
-        draft = self.generate(question, evidence)
+        draft = self.generate(question, evidence, context)
         if draft.citations:
             return draft
         top = max(draft.evidence or evidence, key=lambda e: e.score)
@@ -116,7 +117,7 @@ class AnswerBackend(ABC):
         return replace(draft, citations=(Citation(top.video_id, top.span.start_s, top.span.end_s, top.path),))
 
     @abstractmethod
-    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
+    def generate(self, question: str, evidence: Sequence[Evidence], context: str = "") -> Answer:
         """The backend's own answer from non-empty ``evidence``: its text, the valid citations in it (maybe
         none: :meth:`answer` then falls back) and, as ``Answer.evidence``, the moments it was shown."""
 

@@ -40,7 +40,8 @@ class ExtractiveBackend(AnswerBackend):
         self.max_moments = max_moments
         self.min_relative_score = min_relative_score
 
-    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
+    def generate(self, question: str, evidence: Sequence[Evidence], context: str = "") -> Answer:
+        del context  # quotes the moments themselves
         ranked = sorted(evidence, key=lambda e: -e.score)
         best = ranked[0].score
         chosen = [e for e in ranked if e.score >= self.min_relative_score * best][: self.max_moments]

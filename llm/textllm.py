@@ -91,9 +91,10 @@ class TextLLMBackend(AnswerBackend):
         model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True, dtype=getattr(torch, dtype))
         return cls(model.to(device).eval(), tokenizer, device, max_new_tokens)
 
-    def prompt(self, question: str, evidence: Sequence[Evidence]) -> str:
+    def prompt(self, question: str, evidence: Sequence[Evidence], context: str = "") -> str:
         body = (
-            f"Moments from the videos:\n{evidence_lines(evidence)}\n\nQuestion: {question}\n"
+            (f"About the videos:\n{context}\n\n" if context else "")
+            + f"Moments from the videos:\n{evidence_lines(evidence)}\n\nQuestion: {question}\n"
             "Answer briefly from these moments only, citing them as [1], [2]."
         )
         if getattr(self.tokenizer, "chat_template", None):
@@ -102,8 +103,8 @@ class TextLLMBackend(AnswerBackend):
         return body + "\nAnswer:"
 
     @torch.inference_mode()
-    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
-        inputs = self.tokenizer(self.prompt(question, evidence), return_tensors="pt").to(self.device)
+    def generate(self, question: str, evidence: Sequence[Evidence], context: str = "") -> Answer:
+        inputs = self.tokenizer(self.prompt(question, evidence, context), return_tensors="pt").to(self.device)
         out = self.model.generate(**inputs, max_new_tokens=self.max_new_tokens, do_sample=False)
         text = self.tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
         citations = numbered_citations(text, evidence) or parse_citations(text, evidence)

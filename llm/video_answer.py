@@ -9,7 +9,9 @@ For each moment the backend shows the model:
    floor (one token per frame) and splits the rest by retrieval score; a moment's share is split over
    its cached blocks by their length (:func:`~longvid.compression.budget.apportion`, at least one token
    each) and each block is merged down to its part (:func:`~longvid.compression.shrink_block`);
-3. the blocks in time order, each after a ``<t=HH:MM:SS>`` marker, with V2PE/MRoPE positions.
+3. the blocks in time order, each after a ``<t=HH:MM:SS>`` marker, with V2PE/MRoPE positions, after the
+   coarse level: the videos' overviews and chapter titles and summaries as text (``context``), cut to
+   ``config.context_budget`` tokens at a line boundary.
 
 The model is asked to cite moments as ``<t=HH:MM:SS>``; :func:`parse_citations` keeps only citations that
 fall inside moments it was shown. When it cites none, :meth:`AnswerBackend.answer` cites the best
@@ -50,10 +52,12 @@ class VideoLLMBackend(AnswerBackend):
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.fps = fps
         self.last_plan: list[int] = []  # visual tokens given to each block of the last prompt
-        self.last_visual_tokens = 0  # visual placeholders in the last prompt
+        self.last_visual_tokens = 0  # visual placeholders in the last prompt (the fine level)
+        self.last_context_tokens = 0  # text tokens of the overview and chapters in the last prompt (coarse level)
 
-    def generate(self, question: str, evidence: Sequence[Evidence]) -> Answer:
+    def generate(self, question: str, evidence: Sequence[Evidence], context: str = "") -> Answer:
         moments = sorted(evidence, key=lambda e: (e.video_id, e.span.start_s))
+        context = self.llm.fit_context(context)  # coarse level: the overview and chapters, within its budget
         cached = [self.moment_blocks(ev) for ev in moments]
         tpf = self.llm.config.tokens_per_frame
         frames = [max(1, sum(len(b) for b in blocks) // tpf) for blocks in cached]
@@ -62,10 +66,11 @@ class VideoLLMBackend(AnswerBackend):
                           floor_per_frame=1, max_per_frame=tpf)  # fmt: skip
         plan = [n for blocks, share in zip(cached, shares, strict=True) for n in _split(share, blocks)]
         shown = [shrink_block(b, n) for b, n in zip([b for bl in cached for b in bl], plan, strict=True)]
-        prompt = self.llm.build_inputs(INSTRUCTION + question, shown)
+        prompt = self.llm.build_inputs(INSTRUCTION + question, shown, context=context)
         if prompt.n_visual != sum(plan):
             raise RuntimeError(f"the prompt holds {prompt.n_visual} visual tokens but {sum(plan)} were planned")
         self.last_plan, self.last_visual_tokens = plan, prompt.n_visual
+        self.last_context_tokens = prompt.n_context
         text = self.llm.tokenizer.decode(self.llm.generate_ids(prompt), skip_special_tokens=True).strip()
         return Answer(text, tuple(parse_citations(text, moments)), self.name, tuple(moments))
 
@@ -85,18 +90,13 @@ class VideoLLMBackend(AnswerBackend):
 
 
 def frames_in(ev: Evidence, fps: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(pixels (T, H, W, 3), times (T,))`` sampled at ``fps`` inside the moment (at least one frame)."""
-    pixels, times = [], []
-    for batch in sample_frames(ev.path, fps=fps):
-        inside = (batch.timestamps_s >= ev.span.start_s) & (batch.timestamps_s < ev.span.end_s)
-        pixels.append(batch.pixels[inside])
-        times.append(batch.timestamps_s[inside])
-        if batch.timestamps_s[-1] >= ev.span.end_s:
-            break
-    frames, stamps = np.concatenate(pixels), np.concatenate(times)
-    if len(frames) == 0:
+    """``(pixels (T, H, W, 3), times (T,))`` sampled at ``fps`` inside the moment (at least one frame); only
+    the moment is decoded (from the keyframe before it), however far into the video it lies."""
+    batches = list(sample_frames(ev.path, fps=fps, span=ev.span))
+    if not batches:
         raise ValueError(f"{ev.path}: no frame sampled at {fps} fps inside {ev.span}")
-    return frames, stamps
+    frames = np.concatenate([b.pixels for b in batches])
+    return frames, np.concatenate([b.timestamps_s for b in batches])
 
 
 def _split(total: int, blocks: Sequence[TokenBlock]) -> list[int]:

@@ -15,7 +15,7 @@ answered from the blocks alone, so a second question never runs the vision tower
 
 Prompt layout (ChatML, as Qwen2.5-VL-Instruct was trained)::
 
-    <|im_start|>system\\n{system}<|im_end|>\\n<|im_start|>user\\n
+    <|im_start|>system\\n{system}<|im_end|>\\n<|im_start|>user\\n{context}\\n
     <t=00:00:00><|vision_start|><|video_pad|> x len(block 0)<|vision_end|>
     <t=00:00:08><|vision_start|><|video_pad|> x len(block 1)<|vision_end|> ...
     {question}<|im_end|>\\n<|im_start|>assistant\\n
@@ -135,6 +135,7 @@ class VideoLLMConfig:
     tokens_per_frame: int = 16  # HiCo target tokens per frame after clip-level merging
     clip_len: int = 4  # frames per HiCo clip
     token_budget: int = 16384  # most visual tokens one prompt may carry
+    context_budget: int = 1024  # most text tokens of overview and chapters before the moments
     max_new_tokens: int = 256  # greedy decoding stops after this many tokens (or at an end token)
     delta: float | None = None  # V2PE step of a visual token; None = choose_delta(...) to fit `window`
     window: int = 32768  # positions the prompt (text + visual) must fit into; the model's trained window
@@ -177,6 +178,7 @@ class VideoPrompt:
     is_visual: torch.Tensor  # (L,) bool
     delta: float  # V2PE visual step used
     n_visual: int  # visual tokens written (== sum of block lengths)
+    n_context: int = 0  # text tokens of the coarse context (overviews, chapters) before the first block
 
     @property
     def next_position(self) -> float:
@@ -367,7 +369,21 @@ class VideoLLM:
         return float(choose_delta(n_text, n_visual, self.config.window))
 
     @torch.inference_mode()
-    def build_inputs(self, question: str, blocks: Sequence[TokenBlock]) -> VideoPrompt:
+    def fit_context(self, context: str) -> str:
+        """``context``'s first lines that fit ``config.context_budget`` tokens (whole lines only)."""
+        kept, used = [], 0
+        for line in context.splitlines():
+            n = len(self._ids(line + "\n"))
+            if used + n > self.config.context_budget:
+                break
+            kept.append(line)
+            used += n
+        if len(kept) < len(context.splitlines()):
+            log.info("context cut to %d of %d lines (%d tokens, context_budget=%d)", len(kept),
+                     len(context.splitlines()), used, self.config.context_budget)  # fmt: skip
+        return "\n".join(kept)
+
+    def build_inputs(self, question: str, blocks: Sequence[TokenBlock], context: str = "") -> VideoPrompt:
         """Build ``inputs_embeds``, float MRoPE ``position_ids`` and the attention mask for a question.
 
         Each block contributes ``format_timestamp(block.span.start_s)`` and then exactly
@@ -386,6 +402,8 @@ class VideoLLM:
         start_ids = tok.convert_tokens_to_ids("<|vision_start|>")
         end_ids = tok.convert_tokens_to_ids("<|vision_end|>")
         ids: list[int] = self._ids(f"<|im_start|>system\n{cfg.system_prompt}<|im_end|>\n<|im_start|>user\n")
+        context_ids = self._ids(context + "\n") if context else []  # the coarse level, before the moments
+        ids += context_ids
         vis: list[bool] = [False] * len(ids)
         times: list[float] = [0.0] * len(ids)
         spatial: list[tuple[int, int]] = [(0, 0)] * len(ids)
@@ -443,6 +461,7 @@ class VideoLLM:
             is_visual=is_visual.to(device),
             delta=float(delta),
             n_visual=n_visual,
+            n_context=len(context_ids),
         )
 
     # -- decoding --------------------------------------------------------------------------------

@@ -74,7 +74,7 @@ class ScriptedBackend(AnswerBackend):
         self.reply = reply
         self.calls: list[tuple[str, int]] = []
 
-    def generate(self, question, evidence):
+    def generate(self, question, evidence, context=""):
         self.calls.append((question, len(evidence)))
         return Answer(self.reply, tuple(parse_citations(self.reply, evidence)), self.name, tuple(evidence))
 

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from longvid.app.eval.synth import read_frame_number
-from longvid.ingest import open_video, sample_frames
+from longvid.ingest import TimeSpan, open_video, sample_frames
 from longvid.ingest.backends import available_backends
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
-from .conftest import CFR_FPS, CFR_FRAMES
+from .conftest import CFR_FPS, CFR_FRAMES, DEMO
 from .test_sampling import reference_selection
 
 BACKENDS = available_backends()
@@ -31,6 +31,33 @@ def test_cfr_every_frame_exact(cfr_video, backend):
     assert len(times) == CFR_FRAMES
     np.testing.assert_allclose(times, np.arange(CFR_FRAMES) / CFR_FPS, atol=1e-9)
     assert [read_frame_number(p) for p in pixels] == list(range(CFR_FRAMES))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_span_gives_its_frames_and_decodes_little_else(vfr_video, vfr_timestamps, backend, monkeypatch):
+    """Frames of a span are exactly the whole decode's frames inside it; PyAV seeks instead of decoding
+    from the start, and stops at the span's end."""
+    from longvid.ingest.backends import pyav_backend
+
+    decoded = []
+    real = pyav_backend.decode_stream
+
+    def counting(*args, **kwargs):
+        for frame in real(*args, **kwargs):
+            decoded.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(pyav_backend, "decode_stream", counting)
+    start, end = vfr_timestamps[70], vfr_timestamps[90]
+    times, pixels, _ = _collect(vfr_video, fps=3.0, backend=backend, span=TimeSpan(start, end))
+    whole = reference_selection(vfr_timestamps, 3.0)
+    expected = [i for i in whole if start <= vfr_timestamps[i] < end]
+    assert expected and [read_frame_number(p) for p in pixels] == expected  # the very frames, by number
+    np.testing.assert_allclose(times, [vfr_timestamps[i] for i in expected], atol=1e-9)
+    if backend == "pyav":  # the demo's keyframes are at its cuts (every 12 s): 12 s of 60 cost 12 s, not 48
+        decoded.clear()
+        demo = [t for b in sample_frames(DEMO, fps=1.0, backend=backend, span=TimeSpan(36, 48)) for t in b.timestamps_s]
+        assert demo == list(range(36, 48)) and 120 <= len(decoded) < 200  # of 600 frames
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -7,11 +7,13 @@ it exactly, every shown moment's time marker is in it, and a second question nev
 
 import logging
 import random
+from dataclasses import replace
 
 import pytest
 import torch
 
 from longvid.app import Library
+from longvid.app.memory import context_text
 from longvid.compression import allocate, compress_video, shrink_block
 from longvid.compression.budget import apportion
 from longvid.ingest import TimeSpan
@@ -132,6 +134,15 @@ def test_scripted_reply_without_citation_cites_the_top_scored_moment_and_says_so
     assert f"{said}, demo 00:12-00:24" in caplog.text
 
 
+def test_the_context_is_cut_at_whole_lines_within_its_budget(tiny_llm, monkeypatch):
+    lines = [f"chapter {i} : what happens there ." for i in range(40)]
+    per_line = len(tiny_llm._ids(lines[0] + "\n"))
+    monkeypatch.setattr(tiny_llm, "config", replace(tiny_llm.config, context_budget=5 * per_line + 1))
+    assert tiny_llm.fit_context("\n".join(lines)) == "\n".join(lines[:5])
+    monkeypatch.setattr(tiny_llm, "config", replace(tiny_llm.config, context_budget=per_line - 1))
+    assert tiny_llm.fit_context("\n".join(lines)) == ""
+
+
 def test_ask_through_the_videollm_backend(demo_library, tiny_llm, tmp_path, monkeypatch):
     calls = []
     prompts, generated = [], []
@@ -156,6 +167,14 @@ def test_ask_through_the_videollm_backend(demo_library, tiny_llm, tmp_path, monk
             [prompt] = prompts
             ids = prompt.input_ids[0].tolist()
             assert ids.count(tiny_llm.video_token_id) == prompt.n_visual == 100  # placeholders = planned tokens
+            # the coarse level (overview and chapters as text) sits between the user turn and the first moment
+            context = context_text(lib.overview(answer.evidence[0].video_id), "demo.mp4")
+            head = tiny_llm._ids(f"<|im_start|>system\n{CONFIG.system_prompt}<|im_end|>\n<|im_start|>user\n")
+            coarse = tiny_llm._ids(tiny_llm.fit_context(context) + "\n")
+            assert prompt.n_context == backend.last_context_tokens == len(coarse) > 0
+            assert ids[len(head) : len(head) + len(coarse)] == coarse
+            first = tiny_llm._ids(format_timestamp(answer.evidence[0].span.start_s))
+            assert ids[len(head) + len(coarse) : len(head) + len(coarse) + len(first)] == first
             assert all(_marker_at(ids, tiny_llm.tokenizer, e.span.start_s) for e in answer.evidence)
             assert answer.text == tiny_llm.tokenizer.decode(generated[0], skip_special_tokens=True).strip()
             assert 1 <= len(generated[0]) <= CONFIG.max_new_tokens

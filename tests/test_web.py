@@ -103,7 +103,7 @@ class EchoBackend(AnswerBackend):
 
     name = "echo"
 
-    def generate(self, question, evidence):
+    def generate(self, question, evidence, context=""):
         text = f"You asked: {question}\nSee [{timecode(evidence[0].span.start_s)}]."
         return Answer(text, tuple(parse_citations(text, evidence)), self.name, tuple(evidence))
 

@@ -40,6 +40,9 @@ class PyAVBackend(FrameBackend):
         with open_container(asset.path) as container:
             stream = container.streams[asset.stream_index]
             stream.thread_type = "AUTO"
+            if selector.start_s > 0:  # a span: start at the keyframe before it, not at the beginning
+                container.seek(round((selector.start_s + asset.start_s) / stream.time_base), stream=stream,
+                               backward=True, any_frame=False)  # fmt: skip
             for frame in decode_stream(asset.path, container, stream):
                 if selector.exhausted:
                     break
