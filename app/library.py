@@ -32,7 +32,7 @@ from longvid.llm import Answer, AnswerBackend, BackendOptions, Evidence, create_
 from longvid.llm.planner import Planner
 
 from .memory import build_overview, context_text
-from .operations import run_plan
+from .operations import run_plan, span_events
 from .pipeline import BuiltVideo, Indexer
 from .profiles import Profile, ProfileError, load_profile, profile_from_dict
 
@@ -261,6 +261,11 @@ class Library:
         videos = [record] if record else self.videos()
         plan = self.planner.plan(question, videos[0].duration_s if len(videos) == 1 else None)
         log.info("plan: %s", plan.describe())
+        if plan.kind == "at_time" and self.answerer.name != "extractive" and len(videos) == 1:
+            span, events = span_events(self, plan, videos[0])  # a generative backend reads (only) the span
+            if span is not None and events:
+                scores = dict.fromkeys((e.event_id for e in events), 1.0)
+                return dataclasses.replace(self._answer(question, events, scores, videos[0].path), plan=plan)
         if plan.kind != "lookup":
             return run_plan(self, plan, record)
         return dataclasses.replace(self._lookup(question, record.video_id if record else None), plan=plan)
@@ -277,6 +282,12 @@ class Library:
             events = [h.event for h in hits]
             path = None
         paths = {h.video_id: h.path for h in hits}
+        return self._answer(question, events, scores, path, paths)
+
+    def _answer(self, question: str, events: list[Event], scores: dict[int | None, float], path: str | None,
+                paths: dict[str, str] | None = None) -> Answer:  # fmt: skip
+        """The profile's backend on ``events`` (scored), after the overviews of their videos (coarse level)."""
+        paths = paths or {}
         evidence = [
             Evidence(e.video_id, path or paths[e.video_id], e.span, e.transcript, e.ocr_text, e.tags,
                      scores.get(e.event_id, 0.0))

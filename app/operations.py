@@ -170,16 +170,23 @@ def _anchor(library: Library, plan: Plan, video: VideoRecord) -> TimeSpan | None
     return chapters[min(max(index, 0), len(chapters) - 1)].span
 
 
-def _read_span(library: Library, plan: Plan, video: VideoRecord) -> Answer:
+def span_events(library: Library, plan: Plan, video: VideoRecord) -> tuple[TimeSpan | None, list[Event]]:
+    """The span an ``at_time`` plan names and the video's events in it (a point: the one containing it,
+    else the nearest), in time order."""
     span = _anchor(library, plan, video)
     if span is None:
-        return Answer("The question names no time I can read.", (), "planner", plan=plan)
+        return None, []
     events = library.index.events(video.video_id)
-    if span.duration_s == 0:  # a point: the moment that contains it, else the nearest
+    if span.duration_s == 0:
         inside = [e for e in events if e.span.contains(span.start_s)]
-        inside = inside or sorted(events, key=lambda e: abs(e.span.mid_s - span.start_s))[:1]
-    else:
-        inside = [e for e in events if e.span.overlap_s(span) > 0]
+        return span, inside or sorted(events, key=lambda e: abs(e.span.mid_s - span.start_s))[:1]
+    return span, [e for e in events if e.span.overlap_s(span) > 0]
+
+
+def _read_span(library: Library, plan: Plan, video: VideoRecord) -> Answer:
+    span, inside = span_events(library, plan, video)
+    if span is None:
+        return Answer("The question names no time I can read.", (), "planner", plan=plan)
     if not inside:
         length = timecode(video.duration_s)
         return Answer(f"{Path(video.path).name} has nothing at {_range(span)} (it is {length} long).", (), "planner",

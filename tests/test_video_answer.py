@@ -134,6 +134,30 @@ def test_scripted_reply_without_citation_cites_the_top_scored_moment_and_says_so
     assert f"{said}, demo 00:12-00:24" in caplog.text
 
 
+def test_a_question_at_a_time_shows_the_model_only_that_moment(demo_library, tiny_llm, tmp_path, monkeypatch):
+    """The planner anchors "at 0:40" to the 36-48 s moment: the backend sees it alone and decodes only it."""
+    import longvid.ingest.backends.pyav_backend as pyav_backend
+
+    decoded = []
+    real = pyav_backend.decode_stream
+
+    def counting(*args, **kwargs):
+        for frame in real(*args, **kwargs):
+            decoded.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(pyav_backend, "decode_stream", counting)
+    with Library(demo_library.root) as lib:
+        backend = VideoLLMBackend(tiny_llm, cache_dir=tmp_path / "tokens", fps=0.5)
+        lib.answerer = backend
+        answer = lib.ask("What happens at 0:40?")
+    assert answer.plan.kind == "at_time" and answer.backend == "videollm"
+    assert [(e.span.start_s, e.span.end_s) for e in answer.evidence] == [(36.0, 48.0)]
+    assert [(c.start_s, c.end_s) for c in answer.citations] == [(36.0, 48.0)]
+    assert backend.last_visual_tokens == sum(backend.last_plan) > 0
+    assert 0 < len(decoded) <= 12 * 10 + 2  # the moment's 12 s at 10 fps, not the 48 s before its end
+
+
 def test_the_context_is_cut_at_whole_lines_within_its_budget(tiny_llm, monkeypatch):
     lines = [f"chapter {i} : what happens there ." for i in range(40)]
     per_line = len(tiny_llm._ids(lines[0] + "\n"))
