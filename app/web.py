@@ -39,7 +39,7 @@ UPLOADS = "uploads"  # LIBRARY/uploads holds uploaded videos
 SEEK_SCRIPT = """
 <script>
 document.addEventListener("click", (event) => {
-  const link = event.target.closest("a.lv-cite");
+  const link = event.target.closest("a.lv-cite, a.lv-chapter");
   if (!link) return;
   event.preventDefault();
   const video = document.querySelector("#lv-player video");
@@ -116,10 +116,10 @@ class WebApp:
             return f"Failed: {err}"
         return f"{result.status}: {path.name} ({result.events} events)"
 
-    def ask(self, question: str, video_id: str = "") -> tuple[str, str | None, list, pd.DataFrame]:
-        """(answer HTML, player file, evidence thumbnails, relevance timeline) for a question."""
+    def ask(self, question: str, video_id: str = "") -> tuple[str, str | None, list, pd.DataFrame, str]:
+        """(answer HTML, player file, evidence thumbnails, relevance timeline, chapter strip) for a question."""
         if not question.strip():
-            return "<p>Type a question.</p>", None, [], self.timeline([], None)
+            return "<p>Type a question.</p>", None, [], self.timeline([], None), ""
         answer = self.library.ask(question, video=video_id or None)
         top = answer.citations[0] if answer.citations else None
         player = self._servable(top.path) if top else None
@@ -130,7 +130,19 @@ class WebApp:
                 if event.span.start_s == c.start_s and thumb.exists():
                     thumbs.append((str(thumb), f"{timecode(c.start_s)}–{timecode(c.end_s)}"))
         scores = [(e.span.start_s, e.span.end_s, e.score) for e in answer.evidence]
-        return answer_html(answer), player, thumbs, self.timeline(scores, top.video_id if top else None)
+        strip = self.chapters_html(top.video_id) if top else ""
+        return answer_html(answer), player, thumbs, self.timeline(scores, top.video_id if top else None), strip
+
+    def chapters_html(self, video_id: str) -> str:
+        """The video's overview line and its chapters as links that seek the player, escaped."""
+        overview = self.library.overview(video_id)
+        said = " ".join(f"“{html.escape(s.text)}”" for s in overview.sentences[:1])
+        links = " ".join(
+            f'<a class="lv-chapter" href="#" data-t="{c.span.start_s:.3f}" data-video="{html.escape(video_id)}">'
+            f"{c.index + 1}. {html.escape(c.title)} {timecode(c.span.start_s)}</a>"
+            for c in overview.chapters
+        )
+        return f'<div class="lv-chapters"><p><small>{said}</small></p><p>Chapters: {links}</p></div>'
 
     def search(self, query: str, video_id: str = "") -> tuple[list, list[list]]:
         """(thumbnails with captions, table rows) of the moments matching ``query``."""
@@ -171,10 +183,12 @@ def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks
             ask_button = gr.Button("Ask", variant="primary")
             answer_box = gr.HTML(label="Answer")
             player = gr.Video(label="Player", elem_id="lv-player", interactive=False)
+            chapters = gr.HTML(label="Chapters")
             timeline = gr.BarPlot(x="second", y="relevance", label="Relevance over the video", height=160)
             evidence = gr.Gallery(label="Evidence", columns=4, height=200, object_fit="contain")
             for trigger in (ask_button.click, question.submit):
-                trigger(app.ask, inputs=[question, ask_video], outputs=[answer_box, player, evidence, timeline])
+                trigger(app.ask, inputs=[question, ask_video],
+                        outputs=[answer_box, player, evidence, timeline, chapters])  # fmt: skip
         with gr.Tab("Search"):
             with gr.Row():
                 query = gr.Textbox(label="Search", placeholder="a cat", scale=4)

@@ -80,6 +80,23 @@ def audio_only(media_dir) -> Path:
     return path
 
 
+@pytest.fixture
+def decoded_frames(monkeypatch) -> list[int]:
+    """The pts of every frame PyAV decodes during the test: the decoder's own work, not only what is kept."""
+    from longvid.ingest.backends import pyav_backend
+
+    decoded: list[int] = []
+    real = pyav_backend.decode_stream
+
+    def counting(*args, **kwargs):
+        for frame in real(*args, **kwargs):
+            decoded.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(pyav_backend, "decode_stream", counting)
+    return decoded
+
+
 @pytest.fixture(scope="session")
 def demo_library(tmp_path_factory):
     """assets/demo.mp4 indexed with the embedded profile (real models), shared by the tests that search it."""

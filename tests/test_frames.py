@@ -34,20 +34,10 @@ def test_cfr_every_frame_exact(cfr_video, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_a_span_gives_its_frames_and_decodes_little_else(vfr_video, vfr_timestamps, backend, monkeypatch):
+def test_a_span_gives_its_frames_and_decodes_little_else(vfr_video, vfr_timestamps, backend, decoded_frames):
     """Frames of a span are exactly the whole decode's frames inside it; PyAV seeks instead of decoding
     from the start, and stops at the span's end."""
-    from longvid.ingest.backends import pyav_backend
-
-    decoded = []
-    real = pyav_backend.decode_stream
-
-    def counting(*args, **kwargs):
-        for frame in real(*args, **kwargs):
-            decoded.append(frame.pts)
-            yield frame
-
-    monkeypatch.setattr(pyav_backend, "decode_stream", counting)
+    decoded = decoded_frames
     start, end = vfr_timestamps[70], vfr_timestamps[90]
     times, pixels, _ = _collect(vfr_video, fps=3.0, backend=backend, span=TimeSpan(start, end))
     whole = reference_selection(vfr_timestamps, 3.0)

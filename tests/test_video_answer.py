@@ -134,19 +134,9 @@ def test_scripted_reply_without_citation_cites_the_top_scored_moment_and_says_so
     assert f"{said}, demo 00:12-00:24" in caplog.text
 
 
-def test_a_question_at_a_time_shows_the_model_only_that_moment(demo_library, tiny_llm, tmp_path, monkeypatch):
+def test_a_question_at_a_time_shows_the_model_only_that_moment(demo_library, tiny_llm, tmp_path, decoded_frames):
     """The planner anchors "at 0:40" to the 36-48 s moment: the backend sees it alone and decodes only it."""
-    import longvid.ingest.backends.pyav_backend as pyav_backend
-
-    decoded = []
-    real = pyav_backend.decode_stream
-
-    def counting(*args, **kwargs):
-        for frame in real(*args, **kwargs):
-            decoded.append(frame.pts)
-            yield frame
-
-    monkeypatch.setattr(pyav_backend, "decode_stream", counting)
+    decoded = decoded_frames
     with Library(demo_library.root) as lib:
         backend = VideoLLMBackend(tiny_llm, cache_dir=tmp_path / "tokens", fps=0.5)
         lib.answerer = backend

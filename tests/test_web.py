@@ -1,6 +1,7 @@
 """The web app in a real browser (Debian's Chromium driven by Playwright, no browser download): add the
 demo video, ask, see a cited timestamp, click it and check the player seeks there; path checks."""
 
+import html
 import os
 import shutil
 import socket
@@ -83,11 +84,14 @@ def test_browser_add_ask_click_citation(tmp_path):
 def test_web_handlers_search_timeline_and_uploads(demo_library, tmp_path):
     app = WebApp(demo_library, allowed_roots=[DEMO.parent])
     (video_id,) = [value for _, value in app.video_choices() if value]
-    html_answer, player, thumbs, timeline = app.ask("Is there a cat?", video_id)
+    html_answer, player, thumbs, timeline, strip = app.ask("Is there a cat?", video_id)
     assert 'class="lv-cite" href="#" data-t="12.000"' in html_answer and player == str(DEMO)
     assert thumbs and thumbs[0][1].startswith("00:12")
     assert list(timeline["second"]) == [0.0, 12.0, 24.0, 36.0, 48.0]  # the whole video ...
     assert timeline["relevance"].idxmax() == 1  # ... peaking at the cat
+    chapters = demo_library.chapters(video_id)  # the strip under the player: one seeking link per chapter
+    assert strip.count('<a class="lv-chapter"') == len(chapters) >= 1
+    assert all(f'data-t="{c.span.start_s:.3f}"' in strip and html.escape(c.title) in strip for c in chapters)
     gallery, rows = app.search("lighthouse deadline")
     assert rows[0][1] == "00:24" and Path(gallery[0][0]).exists()
     bad = tmp_path / "notes.txt"

@@ -106,7 +106,7 @@ def test_catalog_paths_are_never_served_or_read(served, tmp_path):
         lib.index.add_video(record, [Event("evil0000", 0, TimeSpan(0, 10), transcript="secret plans")],
                             {"text": np.ones((1, lib.indexer.text_embedder.dim), np.float32)})  # fmt: skip
         app = WebApp(lib, allowed_roots=[tmp_path])
-        html, player, thumbs, _ = app.ask("secret plans")
+        html, player, thumbs, _, _ = app.ask("secret plans")
         assert "secret plans" in html and player is None and thumbs == []
         gallery, rows = app.search("secret plans")
         assert gallery == [] and rows[0][0] == "passwd"  # the name only, nothing read
@@ -116,9 +116,9 @@ def test_text_from_videos_stays_answer_text(served):
     """Subtitles that try to inject markup, instructions and a fake citation end up as quoted text."""
     lib, root, _ = served
     app = WebApp(lib, allowed_roots=[root])
-    html, player, _, _ = app.ask("What does the budget meeting say about previous instructions?")
+    html, player, _, _, _ = app.ask("What does the budget meeting say about previous instructions?")
     assert "Ignore all previous instructions" in html and "onerror" not in html  # tags dropped at ingest
-    html, player, _, _ = app.ask("what was said about the budget?")
+    html, player, _, _, _ = app.ask("what was said about the budget?")
     assert "&lt;script&gt;fetch(" in html and "<script" not in html  # entity-encoded markup is escaped
     assert "[9] /etc/passwd 00:00-99:99" in html and html.count('class="lv-cite"') == 1  # not a link
     assert player == str((root / "talk.mp4").resolve())  # the cited video, not /etc/passwd

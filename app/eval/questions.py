@@ -39,6 +39,7 @@ from longvid.ingest.words import STOPWORDS, split_words
 from longvid.llm.planner import Planner
 
 from .haystack import HaystackSpec, filler_pool, niah_asset
+from .synth import matched
 
 log = logging.getLogger(__name__)
 
@@ -280,15 +281,7 @@ def score_talk(library: Library, talk: Talk, per_kind: int = 8, tolerance_s: flo
 
 def _boundary_f1(found: Sequence[float], truth: Sequence[float], tolerance_s: float) -> tuple[float, float, float]:
     """Precision, recall, F1 of boundaries matched one-to-one within ``tolerance_s`` (greedy, nearest first)."""
-    pairs = sorted(
-        (abs(f - t), i, j) for i, f in enumerate(found) for j, t in enumerate(truth) if abs(f - t) <= tolerance_s
-    )
-    used_f, used_t = set(), set()
-    for _, i, j in pairs:
-        if i not in used_f and j not in used_t:
-            used_f.add(i)
-            used_t.add(j)
-    hits = len(used_f)
+    hits = matched(found, truth, [tolerance_s] * len(truth))
     precision = hits / len(found) if found else float(not truth)
     recall = hits / len(truth) if truth else 1.0
     return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)

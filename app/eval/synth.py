@@ -229,19 +229,29 @@ def score_cuts(detected_s: Sequence[float], truth: Sequence[TrueCut], tolerance_
     A detection matches a true cut when it lies within ``tolerance_s`` plus half the transition's
     length of the cut's time.
     """
-    pairs = sorted(
-        (abs(d - c.time_s), i, j)
-        for i, d in enumerate(detected_s)
-        for j, c in enumerate(truth)
-        if abs(d - c.time_s) <= tolerance_s + c.transition_s / 2
-    )
-    used_d, used_t = set(), set()
-    for _, i, j in pairs:
-        if i not in used_d and j not in used_t:
-            used_d.add(i)
-            used_t.add(j)
-    tp = len(used_d)
+    tp = matched(detected_s, [c.time_s for c in truth], [tolerance_s + c.transition_s / 2 for c in truth])
     return CutScore(tp, len(detected_s) - tp, len(truth) - tp)
+
+
+def matched(found: Sequence[float], truth: Sequence[float], tolerance_s: Sequence[float]) -> int:
+    """How many of ``found`` match a ``truth`` time one-to-one, greedily nearest first, each true time
+    within its own ``tolerance_s``.
+
+    >>> matched([10.0, 11.0, 50.0], [10.5, 30.0], [1.0, 1.0])
+    1
+    """
+    pairs = sorted(
+        (abs(f - t), i, j)
+        for i, f in enumerate(found)
+        for j, (t, tol) in enumerate(zip(truth, tolerance_s, strict=True))
+        if abs(f - t) <= tol
+    )
+    used_f, used_t = set(), set()
+    for _, i, j in pairs:
+        if i not in used_f and j not in used_t:
+            used_f.add(i)
+            used_t.add(j)
+    return len(used_f)
 
 
 def random_shots(rng: np.random.Generator, count: int, fps: int = 25, gradual_share: float = 0.5) -> list[Shot]:
