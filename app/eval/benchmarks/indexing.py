@@ -23,7 +23,7 @@ from pathlib import Path
 from longvid.app.profiles import load_profile
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
-DEMO = Path(__file__).resolve().parents[2] / "assets" / "demo.mp4"
+DEMO = Path(__file__).resolve().parents[3] / "assets" / "demo.mp4"
 
 _RUN = """
 import json, re, sys, time
