@@ -226,6 +226,14 @@ class Library:
         log.info("%s: built %d chapters (the library predates them)", record.path, len(built.chapters))
         return built
 
+    def search_chapters(self, query: str, k: int = 3, video: str | None = None) -> list[tuple[Chapter, float]]:
+        """Chapters matching a broad ``query`` (their titles and summaries, by words and by meaning)."""
+        if not query.strip():
+            raise QueryError("the query is empty; type what you are looking for")
+        record = self.video(video) if video else None
+        vector = self.indexer.text_embedder.embed([query])[0]
+        return self.index.search_chapters(query, vector, k, record.video_id if record else None)
+
     def chapters(self, video: str) -> tuple[Chapter, ...]:
         """The video's chapters in time order (see :meth:`overview`)."""
         return self.overview(video).chapters
@@ -293,8 +301,10 @@ class Library:
                      scores.get(e.event_id, 0.0))
             for e in events
         ]  # fmt: skip
-        videos = list(dict.fromkeys(e.video_id for e in evidence))[:MAX_CONTEXT_VIDEOS]
-        context = "\n".join(context_text(self.overview(v), Path(paths.get(v) or path or v).name) for v in videos)
+        context = ""
+        if self.answerer.reads_context:  # the overviews of the moments' videos: the prompt's coarse level
+            videos = list(dict.fromkeys(e.video_id for e in evidence))[:MAX_CONTEXT_VIDEOS]
+            context = "\n".join(context_text(self.overview(v), Path(paths.get(v) or path or v).name) for v in videos)
         return self.answerer.answer(question, evidence, context)
 
     @functools.cached_property

@@ -127,6 +127,7 @@ def build_overview(
                 _keyframe(members, vectors[inside], centre),
                 _most_shown((line for e in members for line in _lines(e.ocr_text)), members, cfg.top_items),
                 _most_shown((t for e in members for t in e.tags), members, cfg.top_items),
+                tuple(float(x) for x in centre),
             )
         )
     video_centre = _centroid(vectors, has_text)

@@ -17,6 +17,7 @@ used.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +67,8 @@ def run_plan(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
                           plan=plan)  # fmt: skip
         video = videos[0]
     if plan.kind == "overview":
-        return _overview_answer(library.overview(video.video_id), video, plan)
+        part = _part_about(library, plan, video) if plan.target else None
+        return part or _overview_answer(library.overview(video.video_id), video, plan)
     if plan.kind == "at_time":
         return _read_span(library, plan, video)
     return _neighbour(library, plan, video)
@@ -274,6 +276,30 @@ def _overview_answer(overview: Overview, video: VideoRecord, plan: Plan) -> Answ
         lines.append("Shown most: " + ", ".join(overview.concepts) + ".")
     cites = [Citation(video.video_id, s.span.start_s, s.span.end_s, video.path, s.text) for s in overview.sentences]
     return Answer(" ".join(lines), tuple(cites), "planner", plan=plan)
+
+
+def _part_about(library: Library, plan: Plan, video: VideoRecord) -> Answer | None:
+    """ "Summarise the part about X": the chapter that says or shows X most (a scan, as for counting; ties
+    go to the best chapter search match), with its summary; None when no moment names X (the whole
+    overview answers then)."""
+    chapters = library.chapters(video.video_id)
+    mentions = Counter(
+        next(c.index for c in chapters if c.span.start_s <= m.span.start_s < c.span.end_s or c is chapters[-1])
+        for m in scan(library, plan.target, None, video.video_id)
+    )
+    if not mentions:
+        return None
+    rank = {
+        c.index: r
+        for r, (c, _) in enumerate(library.search_chapters(plan.target, k=len(chapters), video=video.video_id))
+    }
+    chapter = chapters[max(mentions, key=lambda i: (mentions[i], -rank.get(i, len(chapters))))]
+    said = " ".join(f"“{s.text}” [{timecode(s.span.start_s)}]" for s in chapter.summary)
+    text = (f"The part about “{plan.target}” is chapter {chapter.index + 1} of {Path(video.path).name}, "
+            f"{_range(chapter.span)}: {chapter.title}." + (f" In its own words: {said}" if said else ""))  # fmt: skip
+    cites = [Citation(video.video_id, s.span.start_s, s.span.end_s, video.path, s.text) for s in chapter.summary]
+    cites = cites or [Citation(video.video_id, chapter.span.start_s, chapter.span.end_s, video.path)]
+    return Answer(text, tuple(cites), "planner", plan=plan)
 
 
 def _each_overview(library: Library, plan: Plan) -> Answer:

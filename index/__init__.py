@@ -47,7 +47,7 @@ from .errors import (
     VideoExistsError,
 )
 from .records import ChannelMatch, Chapter, Event, Failure, Hit, Overview, Sentence, VideoRecord
-from .retrieval import RetrievalConfig, fts_query, rrf
+from .retrieval import RetrievalConfig, fts_query, rrf, search_chapters
 from .retrieval import search as _search
 from .vectors import ChannelIndex, IndexLayout, VectorConfig, VectorStore, check_dim, choose_layout
 
@@ -200,6 +200,12 @@ class EventIndex:
         self.vectors.flush()
 
     # ----------------------------------------------------------------------------------------- search
+    def search_chapters(
+        self, query_text: str, query_vector: np.ndarray | None = None, k: int = 3, video_id: str | None = None
+    ) -> list[tuple[Chapter, float]]:
+        """The ``k`` chapters best matching a broad question (keyword + text embedding), best first."""
+        return search_chapters(self.catalog, query_text, query_vector, k, video_id, self.retrieval_config.k0)
+
     def search(
         self,
         query_text: str,

@@ -85,8 +85,17 @@ CREATE TABLE chapters (
     keyframe_s REAL,
     on_screen  TEXT NOT NULL DEFAULT '[]',          -- JSON list of strings
     concepts   TEXT NOT NULL DEFAULT '[]',          -- JSON list of strings
+    vec        BLOB,                                -- unit float32 text embedding of the chapter
     PRIMARY KEY (video_id, idx)
 );
+CREATE VIRTUAL TABLE chapters_fts USING fts5 (text, tokenize = 'porter unicode61 remove_diacritics 2');
+CREATE TRIGGER chapters_fts_insert AFTER INSERT ON chapters BEGIN
+    INSERT INTO chapters_fts (rowid, text) VALUES (new.rowid, new.title || ' ' ||
+        coalesce((SELECT group_concat(json_extract(value, '$[2]'), ' ') FROM json_each(new.summary)), ''));
+END;
+CREATE TRIGGER chapters_fts_delete AFTER DELETE ON chapters BEGIN
+    DELETE FROM chapters_fts WHERE rowid = old.rowid;
+END;
 CREATE TABLE overviews (
     video_id     TEXT PRIMARY KEY REFERENCES videos (video_id) ON DELETE CASCADE,
     sentences    TEXT NOT NULL,                     -- JSON [[start_s, end_s, sentence], ...]
@@ -199,6 +208,7 @@ CREATE TRIGGER events_fts_update AFTER UPDATE ON events BEGIN
 END;
 {_MEMORY_SCHEMA}"""
 _FTS_FIX = "rebuild it: INSERT INTO events_fts (events_fts) VALUES ('rebuild')"
+_CHAPTER_COLUMNS = "idx, start_s, end_s, title, summary, keyframe_s, on_screen, concepts, vec"
 _EVENT_COLUMNS = "id, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption"
 _VIDEO_COLUMNS = "video_id, path, duration_s, fps, width, height, has_audio, settings, added_at"
 
@@ -230,6 +240,12 @@ def check_vectors(channel: str, vecs: np.ndarray, events: int, video_id: str) ->
         raise DimensionMismatchError(f"channel {channel!r}: vectors have dimension 0")
     if not np.isfinite(vecs).all():
         raise ValueError(f"channel {channel!r}: vectors of video {video_id} contain NaN or infinity")
+
+
+def _chapter(video_id, idx, a, b, title, summary, keyframe_s, screen, tags, vec) -> Chapter:
+    vector = tuple(np.frombuffer(vec, "<f4").tolist()) if vec else ()
+    return Chapter(video_id, idx, TimeSpan(a, b), title, _sentences(summary), keyframe_s,
+                   tuple(json.loads(screen)), tuple(json.loads(tags)), vector)  # fmt: skip
 
 
 def _sentences_json(sentences: Iterable[Sentence]) -> str:
@@ -610,13 +626,8 @@ class Catalog:
         if row is None:
             return None
         sentences, on_screen, concepts, speech_share, language, duration_s = row
-        chapters = tuple(
-            Chapter(video_id, idx, TimeSpan(a, b), title, _sentences(summary), keyframe_s,
-                    tuple(json.loads(screen)), tuple(json.loads(tags)))
-            for idx, a, b, title, summary, keyframe_s, screen, tags in conn.execute(
-                "SELECT idx, start_s, end_s, title, summary, keyframe_s, on_screen, concepts FROM chapters "
-                "WHERE video_id = ? ORDER BY idx", (video_id,))
-        )  # fmt: skip
+        chapters = tuple(_chapter(video_id, *row) for row in conn.execute(
+            f"SELECT {_CHAPTER_COLUMNS} FROM chapters WHERE video_id = ? ORDER BY idx", (video_id,)))  # fmt: skip
         return Overview(video_id, duration_s, _sentences(sentences), chapters, tuple(json.loads(on_screen)),
                         tuple(json.loads(concepts)), speech_share, language)  # fmt: skip
 
@@ -635,6 +646,21 @@ class Catalog:
         rows = self._reader().execute(sql, [match, *params, -1 if limit is None else limit])
         return [(TranscriptSegment(v, TimeSpan(a, b), text, (), source, language), float(score))
                 for v, a, b, text, source, language, score in rows]  # fmt: skip
+
+    def chapter_matches(self, match: str, video_id: str | None = None, limit: int = 50) -> list[tuple[Chapter, float]]:
+        """Chapters whose title and summary match a *sanitised* FTS5 expression, best BM25 first."""
+        where, params = _filter_sql(video_id, None, alias="c")
+        sql = (f"SELECT c.video_id, {', '.join('c.' + col for col in _CHAPTER_COLUMNS.split(', '))}, "
+               "bm25(chapters_fts) AS score FROM chapters_fts JOIN chapters c ON c.rowid = chapters_fts.rowid "
+               f"WHERE chapters_fts MATCH ? AND {where} ORDER BY score LIMIT ?")  # fmt: skip
+        return [(_chapter(*row[:-1]), float(row[-1])) for row in self._reader().execute(sql, [match, *params, limit])]
+
+    def all_chapters(self, video_id: str | None = None) -> list[Chapter]:
+        """Every chapter (of one video, or of the library), with its vector, by video and time."""
+        where, params = _filter_sql(video_id, None, alias="c")
+        sql = (f"SELECT c.video_id, {', '.join('c.' + col for col in _CHAPTER_COLUMNS.split(', '))} FROM chapters c "
+               f"WHERE {where} ORDER BY c.video_id, c.idx")  # fmt: skip
+        return [_chapter(*row) for row in self._reader().execute(sql, params)]
 
     def match_events(self, match: str, video_id: str | None = None) -> list[Event]:
         """Events matching a *sanitised* FTS5 MATCH expression (column filters allowed), in time order."""
@@ -666,10 +692,10 @@ class Catalog:
              json.dumps(list(overview.concepts)), overview.speech_share, overview.language),
         )  # fmt: skip
         conn.executemany(
-            "INSERT INTO chapters (video_id, idx, start_s, end_s, title, summary, keyframe_s, on_screen, concepts) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO chapters (video_id, {_CHAPTER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(video_id, c.index, c.span.start_s, c.span.end_s, c.title, _sentences_json(c.summary), c.keyframe_s,
-              json.dumps(list(c.on_screen)), json.dumps(list(c.concepts))) for c in overview.chapters],
+              json.dumps(list(c.on_screen)), json.dumps(list(c.concepts)),
+              np.asarray(c.vector, "<f4").tobytes() if c.vector else None) for c in overview.chapters],
         )  # fmt: skip
 
     def add_video(

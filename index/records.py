@@ -152,6 +152,12 @@ class Chapter:
     keyframe_s: float | None = None  # the representative frame (the most central event's keyframe)
     on_screen: tuple[str, ...] = ()  # on-screen texts shown in most of its moments
     concepts: tuple[str, ...] = ()  # visual tags of most of its moments
+    vector: tuple[float, ...] = field(default=(), repr=False)  # unit text embedding (chapter search)
+
+    @property
+    def text(self) -> str:
+        """What chapter search reads: the title and the summary."""
+        return " ".join([self.title, *(s.text for s in self.summary)])
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from longvid.ingest.types import TimeSpan
 from longvid.ingest.words import STOPWORDS, split_words
 
 from .catalog import KEYWORD_CHANNEL, Catalog
-from .records import ChannelMatch, Hit
+from .records import ChannelMatch, Chapter, Hit
 from .vectors import VectorStore, check_dim
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,29 @@ def rrf(rankings: Mapping[str, Sequence[int]], k0: int = 60) -> dict[int, float]
         for rank, eid in enumerate(ranked, start=1):
             fused[eid] = fused.get(eid, 0.0) + 1.0 / (k0 + rank)
     return fused
+
+
+def search_chapters(
+    catalog: Catalog, query_text: str, query_vector: np.ndarray | None = None, k: int = 3,
+    video_id: str | None = None, k0: int = 60,
+) -> list[tuple[Chapter, float]]:  # fmt: skip
+    """Chapters for a broad question, best first: BM25 over their titles and summaries and cosine of
+    their embeddings (brute force: a library holds a few chapters per hour), fused by reciprocal rank."""
+    rankings: dict[str, list[int]] = {}
+    chapters = catalog.all_chapters(video_id)
+    key = {(c.video_id, c.index): i for i, c in enumerate(chapters)}
+    match = fts_query(query_text)
+    if match:
+        rankings["keyword"] = [key[(c.video_id, c.index)] for c, _ in catalog.chapter_matches(match, video_id)]
+    with_vectors = [i for i, c in enumerate(chapters) if c.vector]
+    if query_vector is not None and with_vectors:
+        q = unit_rows(query_vector)[0]  # (D,)
+        matrix = np.asarray([chapters[i].vector for i in with_vectors], np.float32)  # (C, D)
+        if matrix.shape[1] == q.shape[0]:
+            order = np.argsort(-(matrix @ q), kind="stable")
+            rankings["text"] = [with_vectors[i] for i in order[: max(k * 10, 50)]]
+    fused = rrf(rankings, k0)
+    return [(chapters[i], score) for i, score in sorted(fused.items(), key=lambda kv: -kv[1])[:k]]
 
 
 def make_snippet(marked: str, width: int = 200) -> tuple[str, list[str]]:

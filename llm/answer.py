@@ -95,6 +95,7 @@ class AnswerBackend(ABC):
     """
 
     name: str
+    reads_context: bool = False  # whether generate() uses ``context`` (callers skip building it otherwise)
 
     def answer(self, question: str, evidence: Sequence[Evidence], context: str = "") -> Answer:
         """An answer citing only moments in ``evidence``; ``context`` is coarse text about the videos (their

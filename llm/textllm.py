@@ -69,6 +69,7 @@ class TextLLMBackend(AnswerBackend):
     """
 
     name = "textllm"
+    reads_context = True
 
     def __init__(self, model, tokenizer, device: str = "cpu", max_new_tokens: int = 200):
         self.model = model

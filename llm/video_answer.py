@@ -46,6 +46,7 @@ class VideoLLMBackend(AnswerBackend):
     """Retrieval-then-reason with a :class:`VideoLLM`; ``last_plan`` records the last prompt's budget."""
 
     name = "videollm"
+    reads_context = True
 
     def __init__(self, llm: VideoLLM, cache_dir: str | Path | None = None, fps: float = 1.0):
         self.llm = llm

@@ -194,6 +194,18 @@ def test_overview_and_across_videos(library):
     assert each.plan.kind == "across_videos" and "talk-a.mp4" in each.text and "talk-b.mp4" in each.text
 
 
+def test_chapters_are_searchable_and_answer_the_part_about_something(library):
+    river, budget = library.chapters("talk-a")[1], library.chapters("talk-a")[0]
+    found = library.search_chapters("a canoe trip on the water", k=2)
+    assert [(c.video_id, c.index) for c, _ in found][:1] == [("talk-a", river.index)]  # by meaning and words
+    assert library.search_chapters("city finances", k=1)[0][0].index == budget.index  # by meaning alone
+    part = library.ask("Summarise the part about the council", video="talk-a")
+    assert part.plan.kind == "overview" and part.text.startswith("The part about “council” is chapter 1")
+    assert _times(part) == [s.span.start_s for s in budget.summary]
+    whole = library.ask("Summarise the lecture", video="talk-a")  # no chapter names a lecture: the overview
+    assert "2 chapters" in whole.text
+
+
 def test_lookups_stay_lookups(library):
     answer = library.ask("Where did I leave my keys?", video="talk-a")
     assert answer.plan.kind == "lookup" and answer.backend == "extractive"
@@ -208,7 +220,7 @@ def test_a_library_from_before_gets_its_memory_on_first_use(tmp_path):
     with sqlite3.connect(root / "catalog.sqlite") as conn:  # turn it into a schema-2 catalog
         for name in ("segments_fts_insert", "segments_fts_delete"):
             conn.execute(f"DROP TRIGGER {name}")
-        for table in ("segments_fts", "chapters", "overviews"):
+        for table in ("segments_fts", "chapters_fts", "chapters", "overviews"):
             conn.execute(f"DROP TABLE {table}")
         conn.execute("UPDATE schema_version SET version = 2")
     with Library(root) as lib:
