@@ -120,7 +120,7 @@ def _runs(events: Sequence[Event]) -> list[list[Event]]:
 def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
     span = _anchor(library, plan, video) if video is not None else plan.span
     moments = scan(library, plan.target, plan.channel, video.video_id if video else None, span)
-    names = _names(library)
+    names, paths = _names(library), _paths(library)
     verb = _VERBS[plan.channel]
     where = f" in {names.get(video.video_id, video.video_id)}" if video else ""
     if not moments:
@@ -132,19 +132,19 @@ def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Ans
         m = moments[0] if plan.kind == "first" else moments[-1]
         text = (f"“{plan.target}” is {plan.kind} {verb} at {_range(m.span)} in {names.get(m.video_id, m.video_id)}: "
                 f"“{m.text}” ({len(moments)} time{'s' * (len(moments) != 1)} in all).")  # fmt: skip
-        return Answer(text, (_cite(library, m),), "planner", plan=plan)
+        return Answer(text, (_cite(paths, m),), "planner", plan=plan)
     count = f"{len(moments)} time{'s' * (len(moments) != 1)}"
     head = f"“{plan.target}” is {verb} {count}{where}"
     lines = [f"{_place(m, names, video)} “{m.text}”" for m in moments[:MAX_LISTED]]
     if len(moments) > MAX_LISTED:
         lines.append(f"and {len(moments) - MAX_LISTED} more")
     text = head + ": " + "; ".join(lines) + "."
-    return Answer(text, tuple(_cite(library, m) for m in moments), "planner", plan=plan)
+    return Answer(text, tuple(_cite(paths, m) for m in moments), "planner", plan=plan)
 
 
 def _across(library: Library, plan: Plan) -> Answer:
     moments = scan(library, plan.target, plan.channel)
-    names = _names(library)
+    names, paths = _names(library), _paths(library)
     by_video: dict[str, list[Moment]] = {}
     for m in moments:
         by_video.setdefault(m.video_id, []).append(m)
@@ -157,7 +157,7 @@ def _across(library: Library, plan: Plan) -> Answer:
     text = (
         f"{len(by_video)} video{'s' * several} mention{'s' * (not several)} “{plan.target}”: " + "; ".join(lines) + "."
     )
-    return Answer(text, tuple(_cite(library, ms[0]) for _, ms in ranked), "planner", plan=plan)
+    return Answer(text, tuple(_cite(paths, ms[0]) for _, ms in ranked), "planner", plan=plan)
 
 
 # ---------------------------------------------------------------------------------- reading spans
@@ -336,6 +336,9 @@ def _place(m: Moment, names: dict[str, str], video: VideoRecord | None) -> str:
     )
 
 
-def _cite(library: Library, m: Moment) -> Citation:
-    record = library.index.video(m.video_id)
-    return Citation(m.video_id, m.span.start_s, m.span.end_s, record.path if record else "", m.text)
+def _cite(paths: dict[str, str], m: Moment) -> Citation:
+    return Citation(m.video_id, m.span.start_s, m.span.end_s, paths.get(m.video_id, ""), m.text)
+
+
+def _paths(library: Library) -> dict[str, str]:
+    return {v.video_id: v.path for v in library.videos()}
