@@ -143,21 +143,24 @@ def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Ans
 
 
 def _across(library: Library, plan: Plan) -> Answer:
-    moments = scan(library, plan.target, plan.channel)
     names, paths = _names(library), _paths(library)
-    by_video: dict[str, list[Moment]] = {}
-    for m in moments:
-        by_video.setdefault(m.video_id, []).append(m)
-    if not by_video:
+    match = fts_query(plan.target, all_terms=True)
+    if plan.channel == "said" and match:  # counted inside SQLite: a common word may be said 10,000 times
+        firsts = {v: (n, Moment(v, span, text, "said")) for v, n, span, text in
+                  library.index.catalog.segment_counts(match)}  # fmt: skip
+    else:
+        firsts = {}
+        for m in scan(library, plan.target, plan.channel):
+            n, first = firsts.get(m.video_id, (0, m))
+            firsts[m.video_id] = (n + 1, first)
+    if not firsts:
         return Answer(f"No video {_VERBS[plan.channel]} “{plan.target}”.", (), "planner", plan=plan)
-    ranked = sorted(by_video.items(), key=lambda kv: -len(kv[1]))
-    lines = [f"{names.get(v, v)} ({len(ms)} time{'s' * (len(ms) != 1)}, first at {timecode(ms[0].span.start_s)})"
-             for v, ms in ranked]  # fmt: skip
-    several = len(by_video) != 1
-    text = (
-        f"{len(by_video)} video{'s' * several} mention{'s' * (not several)} “{plan.target}”: " + "; ".join(lines) + "."
-    )
-    return Answer(text, tuple(_cite(paths, ms[0]) for _, ms in ranked), "planner", plan=plan)
+    ranked = sorted(firsts.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    lines = [f"{names.get(v, v)} ({n} time{'s' * (n != 1)}, first at {timecode(m.span.start_s)})"
+             for v, (n, m) in ranked]  # fmt: skip
+    several = len(firsts) != 1
+    text = f"{len(firsts)} video{'s' * several} mention{'s' * (not several)} “{plan.target}”: " + "; ".join(lines) + "."
+    return Answer(text, tuple(_cite(paths, m) for _, (_, m) in ranked), "planner", plan=plan)
 
 
 # ---------------------------------------------------------------------------------- reading spans

@@ -636,16 +636,37 @@ class Catalog:
     ) -> list[tuple[TranscriptSegment, float]]:
         """Transcript segments matching a *sanitised* FTS5 MATCH expression, with their BM25 (more negative
         is better): in time order (by video) without ``limit``, else the ``limit`` best."""
+        conn = self._reader()
         where, params = _filter_sql(video_id, None, alias="s")
+        if video_id is not None:  # a video's sentences are stored together: FTS5 skips to their rowid range
+            lo, hi = conn.execute(
+                "SELECT min(id), max(id) FROM transcript_segments WHERE video_id = ?", (video_id,)
+            ).fetchone()
+            if lo is None:
+                return []
+            where += " AND segments_fts.rowid BETWEEN ? AND ?"
+            params += [lo, hi]
         order = "s.video_id, s.start_s" if limit is None else "score"
         sql = (
             "SELECT s.video_id, s.start_s, s.end_s, s.text, s.source, s.language, bm25(segments_fts) AS score "
             "FROM segments_fts JOIN transcript_segments s ON s.id = segments_fts.rowid "
             f"WHERE segments_fts MATCH ? AND {where} ORDER BY {order} LIMIT ?"
         )
-        rows = self._reader().execute(sql, [match, *params, -1 if limit is None else limit])
+        rows = conn.execute(sql, [match, *params, -1 if limit is None else limit])
         return [(TranscriptSegment(v, TimeSpan(a, b), text, (), source, language), float(score))
                 for v, a, b, text, source, language, score in rows]  # fmt: skip
+
+    def segment_counts(self, match: str) -> list[tuple[str, int, TimeSpan, str]]:
+        """Per video, how many transcript segments match a *sanitised* FTS5 expression, and the first one:
+        ``(video_id, count, its span, its text)``, counted inside SQLite."""
+        sql = (
+            "SELECT video_id, n, start_s, end_s, text FROM (SELECT s.video_id, s.start_s, s.end_s, s.text, "
+            "count(*) OVER (PARTITION BY s.video_id) AS n, "
+            "row_number() OVER (PARTITION BY s.video_id ORDER BY s.start_s, s.id) AS r "
+            "FROM segments_fts JOIN transcript_segments s ON s.id = segments_fts.rowid WHERE segments_fts MATCH ?) "
+            "WHERE r = 1 ORDER BY video_id"
+        )
+        return [(v, int(n), TimeSpan(a, b), text) for v, n, a, b, text in self._reader().execute(sql, (match,))]
 
     def chapter_matches(self, match: str, video_id: str | None = None, limit: int = 50) -> list[tuple[Chapter, float]]:
         """Chapters whose title and summary match a *sanitised* FTS5 expression, best BM25 first."""
