@@ -158,11 +158,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_search(args: argparse.Namespace) -> int:
     from .library import Library
 
+    if (args.query is None) == (args.image is None):
+        args.parser.error("give a query in words or --image PICTURE (one of the two)")
     path = _existing_library(args)
     if path is None:
         return 1
     with Library(path, profile=args.profile) as lib:
-        hits = lib.search(args.query, k=args.k, video=args.video)
+        if args.image is not None:
+            hits = lib.search_image(args.image, k=args.k, video=args.video)
+        else:
+            hits = lib.search(args.query, k=args.k, video=args.video)
     if args.json:
         out = [{"video_id": h.video_id, "path": h.path, "start_s": h.start_s, "end_s": h.end_s, "score": h.score,
                 "snippet": h.snippet, "thumbnail": str(h.thumbnail) if h.thumbnail else None,
@@ -369,10 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("search", help="find the moments matching a query across the library")
-    p.add_argument("query", help="what you are looking for, in words")
+    p.add_argument("query", nargs="?", help="what you are looking for, in words")
+    p.add_argument("--image", help="find moments that look like this picture instead (any file Pillow reads)")
     p.add_argument("-k", type=argtypes.count, default=5, help="how many moments (default %(default)s)")
     reader_options(p)
-    p.set_defaults(func=_cmd_search)
+    p.set_defaults(func=_cmd_search, parser=p)
 
     p = sub.add_parser("ask", help="answer a question about the library, citing the moments")
     p.add_argument("question", help="the question, in words")

@@ -23,10 +23,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from longvid.encoders.frames import frame_encoder_class
 from longvid.index import CatalogError, EventIndex, UnknownVideoError
 from longvid.index.records import ChannelMatch, Chapter, Event, Hit, Overview, VideoRecord
-from longvid.ingest import LongvidError, MediaLimits, TimeSpan, open_video
+from longvid.ingest import FrameBatch, LongvidError, MediaLimits, TimeSpan, open_video
 from longvid.ingest.atomic import atomic_write_bytes
 from longvid.llm import Answer, AnswerBackend, BackendOptions, Evidence, create_backend
 from longvid.llm.planner import Planner
@@ -250,6 +252,19 @@ class Library:
         hits = self.index.search(query, vectors, k=k, video_id=video, time_range=time_range)
         return [self._to_search_hit(hit) for hit in hits]
 
+    def search_image(self, image: str | Path | np.ndarray, k: int = 10, video: str | None = None) -> list[SearchHit]:
+        """Moments that look like ``image`` (a file Pillow reads, or an ``(H, W, 3)`` uint8 RGB array), by
+        cosine of the frame encoder's features against the ones stored per moment."""
+        pixels = _image_pixels(image)
+        if "frames" not in self.index.catalog.channel_dims():
+            raise QueryError(f"{self.root} holds no frame vectors (indexed by an older longvid): re-index its videos "
+                             "into a new library to search by image")  # fmt: skip
+        batch = FrameBatch("query", np.zeros(1), pixels[None])
+        vector = self.indexer.frame_encoder.encode(batch).embeddings[0]  # (D,)
+        record = self.video(video) if video else None
+        hits = self.index.search("", {"frames": vector}, k=k, video_id=record.video_id if record else None)
+        return [self._to_search_hit(hit) for hit in hits]
+
     @functools.cached_property
     def planner(self) -> Planner:
         """Turns questions into plans (grammar, then nearest example questions embedded by the text model)."""
@@ -342,6 +357,24 @@ class Library:
     def _write_thumbnails(self, video_id: str, thumbnails: dict[int, bytes]) -> None:
         for index, data in thumbnails.items():
             atomic_write_bytes(self.thumbnail_path(video_id, index), data)
+
+
+def _image_pixels(image: str | Path | np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB from a picture file or an array; a clear error for anything else."""
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise QueryError(f"the image array must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
+        return np.ascontiguousarray(image)
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(image)
+    try:
+        with Image.open(path) as picture:
+            return np.array(picture.convert("RGB"))  # a writable copy
+    except FileNotFoundError:
+        raise QueryError(f"{path}: file not found") from None
+    except (UnidentifiedImageError, OSError) as err:
+        raise QueryError(f"{path}: not a picture Pillow can read ({err})") from None
 
 
 def _models(profile: Profile) -> tuple[str, str]:

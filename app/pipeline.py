@@ -76,7 +76,7 @@ class Keyframe:
     """A frame that went through the frame encoder (and OCR); kept small, as hours of video make many."""
 
     time_s: float
-    embedding: np.ndarray | None  # (D,) float32, unit length; kept only when text can search frames
+    embedding: np.ndarray  # (D,) float16 (half the memory of hours of keyframes), unit length
     tags: tuple[str, ...]
     ocr_lines: tuple[str, ...]
     thumb: int  # index of its JPEG in the ThumbnailSpool
@@ -198,9 +198,12 @@ class Indexer:
             )
 
         start = time.perf_counter()
-        vectors = {"text": self.text_embedder.embed([e.text for e in events])}
-        if self.frame_encoder.text_aligned:
-            vectors["frames"] = unit_rows(np.stack([np.mean([k.embedding for k in group], axis=0) for group in groups]))
+        vectors = {  # what each event says and shows; "frames" also serves search by example image
+            "text": self.text_embedder.embed([e.text for e in events]),
+            "frames": unit_rows(
+                np.stack([np.mean([k.embedding for k in g], axis=0, dtype=np.float32) for g in groups])
+            ),
+        }
         seconds["text_embed"] = time.perf_counter() - start
         start = time.perf_counter()
         overview = build_overview(asset.video_id, asset.duration_s, events, vectors["text"], transcript,
@@ -278,9 +281,8 @@ class Indexer:
                  for px in sub.pixels]  # fmt: skip
         clock["ocr"] += time.perf_counter() - start
         tags = feats.tags or tuple(() for _ in range(len(sub)))
-        keep = self.frame_encoder.text_aligned  # only then do frame embeddings reach the index
-        rows = zip(sub.timestamps_s, feats.embeddings, tags, lines, sub.pixels, strict=True)
-        return [Keyframe(float(t), emb if keep else None, tg, ln, spool.add(_jpeg(px))) for t, emb, tg, ln, px in rows]
+        rows = zip(sub.timestamps_s, feats.embeddings.astype(np.float16), tags, lines, sub.pixels, strict=True)
+        return [Keyframe(float(t), emb, tg, ln, spool.add(_jpeg(px))) for t, emb, tg, ln, px in rows]
 
     def _transcript(self, asset: VideoAsset) -> list[TranscriptSegment]:
         subtitles = find_subtitles(asset)
