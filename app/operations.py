@@ -120,7 +120,8 @@ def _runs(events: Sequence[Event]) -> list[list[Event]]:
 def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
     span = _anchor(library, plan, video) if video is not None else plan.span
     moments = scan(library, plan.target, plan.channel, video.video_id if video else None, span)
-    names, paths = _names(library), _paths(library)
+    paths = _paths(library)
+    names = _names(paths)
     verb = _VERBS[plan.channel]
     where = f" in {names.get(video.video_id, video.video_id)}" if video else ""
     if not moments:
@@ -131,10 +132,9 @@ def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Ans
     if plan.kind in ("first", "last"):
         m = moments[0] if plan.kind == "first" else moments[-1]
         text = (f"“{plan.target}” is {plan.kind} {verb} at {_range(m.span)} in {names.get(m.video_id, m.video_id)}: "
-                f"“{m.text}” ({len(moments)} time{'s' * (len(moments) != 1)} in all).")  # fmt: skip
+                f"“{m.text}” ({_times(len(moments))} in all).")  # fmt: skip
         return Answer(text, (_cite(paths, m),), "planner", plan=plan)
-    count = f"{len(moments)} time{'s' * (len(moments) != 1)}"
-    head = f"“{plan.target}” is {verb} {count}{where}"
+    head = f"“{plan.target}” is {verb} {_times(len(moments))}{where}"
     lines = [f"{_place(m, names, video)} “{m.text}”" for m in moments[:MAX_LISTED]]
     if len(moments) > MAX_LISTED:
         lines.append(f"and {len(moments) - MAX_LISTED} more")
@@ -143,7 +143,8 @@ def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Ans
 
 
 def _across(library: Library, plan: Plan) -> Answer:
-    names, paths = _names(library), _paths(library)
+    paths = _paths(library)
+    names = _names(paths)
     match = fts_query(plan.target, all_terms=True)
     if plan.channel == "said" and match:  # counted inside SQLite: a common word may be said 10,000 times
         firsts = {v: (n, Moment(v, span, text, "said")) for v, n, span, text in
@@ -156,7 +157,7 @@ def _across(library: Library, plan: Plan) -> Answer:
     if not firsts:
         return Answer(f"No video {_VERBS[plan.channel]} “{plan.target}”.", (), "planner", plan=plan)
     ranked = sorted(firsts.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    lines = [f"{names.get(v, v)} ({n} time{'s' * (n != 1)}, first at {timecode(m.span.start_s)})"
+    lines = [f"{names.get(v, v)} ({_times(n)}, first at {timecode(m.span.start_s)})"
              for v, (n, m) in ranked]  # fmt: skip
     several = len(firsts) != 1
     text = f"{len(firsts)} video{'s' * several} mention{'s' * (not several)} “{plan.target}”: " + "; ".join(lines) + "."
@@ -323,10 +324,6 @@ def _each_overview(library: Library, plan: Plan) -> Answer:
 
 
 # ---------------------------------------------------------------------------------------- helpers
-def _names(library: Library) -> dict[str, str]:
-    return {v.video_id: Path(v.path).name for v in library.videos()}
-
-
 def _range(span: TimeSpan) -> str:
     return f"{timecode(span.start_s)}–{timecode(span.end_s)}"
 
@@ -344,4 +341,13 @@ def _cite(paths: dict[str, str], m: Moment) -> Citation:
 
 
 def _paths(library: Library) -> dict[str, str]:
+    """Each video's path by id (one catalog read for a whole answer)."""
     return {v.video_id: v.path for v in library.videos()}
+
+
+def _names(paths: dict[str, str]) -> dict[str, str]:
+    return {video_id: Path(path).name for video_id, path in paths.items()}
+
+
+def _times(n: int) -> str:
+    return f"{n} time{'s' * (n != 1)}"
