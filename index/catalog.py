@@ -209,6 +209,7 @@ END;
 {_MEMORY_SCHEMA}"""
 _FTS_FIX = "rebuild it: INSERT INTO events_fts (events_fts) VALUES ('rebuild')"
 _CHAPTER_COLUMNS = "idx, start_s, end_s, title, summary, keyframe_s, on_screen, concepts, vec"
+_CHAPTER_ROW = "c.video_id, " + ", ".join(f"c.{column}" for column in _CHAPTER_COLUMNS.split(", "))  # for _chapter()
 _EVENT_COLUMNS = "id, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption"
 _VIDEO_COLUMNS = "video_id, path, duration_s, fps, width, height, has_audio, settings, added_at"
 
@@ -671,7 +672,7 @@ class Catalog:
     def chapter_matches(self, match: str, video_id: str | None = None, limit: int = 50) -> list[tuple[Chapter, float]]:
         """Chapters whose title and summary match a *sanitised* FTS5 expression, best BM25 first."""
         where, params = _filter_sql(video_id, None, alias="c")
-        sql = (f"SELECT c.video_id, {', '.join('c.' + col for col in _CHAPTER_COLUMNS.split(', '))}, "
+        sql = (f"SELECT {_CHAPTER_ROW}, "
                "bm25(chapters_fts) AS score FROM chapters_fts JOIN chapters c ON c.rowid = chapters_fts.rowid "
                f"WHERE chapters_fts MATCH ? AND {where} ORDER BY score LIMIT ?")  # fmt: skip
         return [(_chapter(*row[:-1]), float(row[-1])) for row in self._reader().execute(sql, [match, *params, limit])]
@@ -679,7 +680,7 @@ class Catalog:
     def all_chapters(self, video_id: str | None = None) -> list[Chapter]:
         """Every chapter (of one video, or of the library), with its vector, by video and time."""
         where, params = _filter_sql(video_id, None, alias="c")
-        sql = (f"SELECT c.video_id, {', '.join('c.' + col for col in _CHAPTER_COLUMNS.split(', '))} FROM chapters c "
+        sql = (f"SELECT {_CHAPTER_ROW} FROM chapters c "
                f"WHERE {where} ORDER BY c.video_id, c.idx")  # fmt: skip
         return [_chapter(*row) for row in self._reader().execute(sql, params)]
 
