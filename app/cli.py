@@ -173,10 +173,10 @@ def _cmd_search(args: argparse.Namespace) -> int:
                 "snippet": h.snippet, "thumbnail": str(h.thumbnail) if h.thumbnail else None,
                 "matches": [{"channel": m.channel, "rank": m.rank, "why": m.why} for m in h.matches]}
                for h in hits]  # fmt: skip
-        print(json.dumps(out, indent=2))
+        print(json.dumps({"hits": out, "reason": hits.reason} if not hits else out, indent=2))
         return 0
     if not hits:
-        print("no matching moments")
+        print(hits.reason or "no matching moments")
     for rank, h in enumerate(hits, start=1):
         why = "; ".join(f"{m.channel}: {m.why}" for m in h.matches)
         print(f"{rank:2d}. {Path(h.path).name} {_clock(h.start_s)}-{_clock(h.end_s)}  score {h.score:.4f}")

@@ -26,11 +26,11 @@ from pathlib import Path
 import numpy as np
 
 from longvid.encoders.frames import frame_encoder_class
-from longvid.index import CatalogError, EventIndex, UnknownVideoError
+from longvid.index import CatalogError, EventIndex, Hits, RetrievalConfig, UnknownVideoError
 from longvid.index.records import ChannelMatch, Chapter, Event, Hit, Overview, VideoRecord
 from longvid.ingest import FrameBatch, LongvidError, MediaLimits, TimeSpan, open_video
 from longvid.ingest.atomic import atomic_write_bytes
-from longvid.llm import Answer, AnswerBackend, BackendOptions, Evidence, create_backend
+from longvid.llm import NO_MATCH, Answer, AnswerBackend, BackendOptions, Evidence, create_backend
 from longvid.llm.planner import Planner
 
 from .memory import build_overview, context_text
@@ -91,7 +91,7 @@ class Library:
         self.root = Path(path)
         self.profile = self._settle_profile(profile)
         self.limits = limits or MediaLimits()
-        self.index = EventIndex(self.root)
+        self.index = EventIndex(self.root, retrieval_config=RetrievalConfig(floors=self.profile.search.floors()))
         self.indexer = Indexer(self.profile, show_progress=show_progress, limits=self.limits)
 
     def _settle_profile(self, requested: str | Path | Profile | None) -> Profile:
@@ -240,21 +240,22 @@ class Library:
         """The video's chapters in time order (see :meth:`overview`)."""
         return self.overview(video).chapters
 
-    def search(
-        self, query: str, k: int = 10, video: str | None = None, time_range: TimeSpan | None = None
-    ) -> list[SearchHit]:
-        """Moments matching ``query`` across the library (or one ``video`` id), best first."""
+    def search(self, query: str, k: int = 10, video: str | None = None, time_range: TimeSpan | None = None) -> Hits:
+        """Moments matching ``query`` across the library (or one ``video`` id), best first: a list of
+        :class:`SearchHit`; empty, with the reason in ``.reason``, when nothing clears the profile's
+        confidence floors ("no confident match for ...")."""
         if not query.strip():
             raise QueryError("the query is empty; type what you are looking for")
         vectors = {"text": self.indexer.text_embedder.embed([query])[0]}
         if frame_encoder_class(self.profile.frames.encoder).text_aligned:  # without loading the model
             vectors["frames"] = self.indexer.frame_encoder.embed_text([query])[0]
         hits = self.index.search(query, vectors, k=k, video_id=video, time_range=time_range)
-        return [self._to_search_hit(hit) for hit in hits]
+        return Hits([self._to_search_hit(hit) for hit in hits], hits.reason)
 
-    def search_image(self, image: str | Path | np.ndarray, k: int = 10, video: str | None = None) -> list[SearchHit]:
+    def search_image(self, image: str | Path | np.ndarray, k: int = 10, video: str | None = None) -> Hits:
         """Moments that look like ``image`` (a file Pillow reads, or an ``(H, W, 3)`` uint8 RGB array), by
-        cosine of the frame encoder's features against the ones stored per moment."""
+        cosine of the frame encoder's features against the ones stored per moment (no floor: the nearest
+        moments are what was asked for)."""
         pixels = _image_pixels(image)
         if "frames" not in self.index.catalog.channel_dims():
             raise QueryError(f"{self.root} holds no frame vectors (indexed by an older longvid): re-index its videos "
@@ -262,8 +263,8 @@ class Library:
         batch = FrameBatch("query", np.zeros(1), pixels[None])
         vector = self.indexer.frame_encoder.encode(batch).embeddings[0]  # (D,)
         record = self.video(video) if video else None
-        hits = self.index.search("", {"frames": vector}, k=k, video_id=record.video_id if record else None)
-        return [self._to_search_hit(hit) for hit in hits]
+        hits = self.index.search("", {"frames": vector}, k=k, video_id=record.video_id if record else None, floors={})
+        return Hits([self._to_search_hit(hit) for hit in hits], hits.reason)
 
     @functools.cached_property
     def planner(self) -> Planner:
@@ -298,7 +299,10 @@ class Library:
         hits = self.search(question, k=cfg.moments, video=video)
         scores = {h.event.event_id: h.score for h in hits}
         record = self.index.video(video) if video else None
-        if record is not None and record.duration_s <= cfg.whole_video_s:
+        short = record is not None and record.duration_s <= cfg.whole_video_s
+        if not hits and not (short and self.answerer.name != "extractive"):  # a model may still read a short video
+            return Answer(f"{NO_MATCH} ({hits.reason})" if hits.reason else NO_MATCH, (), cfg.backend)
+        if short:
             events = self.index.events(video)  # short: the whole video, retrieval only weighs it
             path = record.path
         else:
@@ -312,7 +316,7 @@ class Library:
         """The profile's backend on ``events`` (scored), after the overviews of their videos (coarse level)."""
         paths = paths or {}
         evidence = [
-            Evidence(e.video_id, path or paths[e.video_id], e.span, e.transcript, e.ocr_text, e.tags,
+            Evidence(e.video_id, path or paths[e.video_id], e.span, e.transcript, e.ocr_text, e.shown,
                      scores.get(e.event_id, 0.0))
             for e in events
         ]  # fmt: skip

@@ -9,7 +9,9 @@ used.
   time order — not the top k: spoken sentences for what is *said*, the visual tags of events for what is
   *shown*, the on-screen text for what is *written*, and all three when the question does not say; a
   picture or text shown across several consecutive events counts once;
-* **at_time** reads the span (or the chapter) the question names: what is said, written and shown there;
+* **at_time** reads the span (or the chapter) the question names: what is said, written and shown there; a
+  count at a point in time whose target names an object kind ("how many people are in the shot at
+  12:30") counts the detector's objects in that moment's frame;
 * **before / after** finds the sentence (or moment) the target names and reads its neighbour;
 * **overview** reads the video's overview and chapters; without a video, each video's.
 """
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from longvid.encoders.concepts import object_labels
 from longvid.index.records import Event, Overview, VideoRecord
 from longvid.index.retrieval import fts_query
 from longvid.ingest import TimeSpan, timecode
@@ -57,6 +60,10 @@ def run_plan(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
     videos = library.videos() if video is None else [video]
     if video is None and len(videos) == 1:
         video = videos[0]
+    if plan.kind == "count" and plan.span is not None and plan.span.duration_s == 0 and video is not None:
+        counted = _count_objects_at(library, plan, video)  # "how many people are in the shot at 12:30"
+        if counted is not None:
+            return counted
     if plan.kind in ("count", "first", "last", "every"):
         return _scan_answer(library, plan, video)
     if video is None:  # the rest reads one video: without one, the library must hold exactly one
@@ -91,7 +98,7 @@ def scan(library: Library, target: str, channel: str | None, video_id: str | Non
             run_span = TimeSpan(run[0].span.start_s, run[-1].span.end_s)
             if channel is None and any(m.video_id == run[0].video_id and m.span.overlap_s(run_span) > 0 for m in said):
                 continue  # already found as speech: one moment, not two
-            text = _best_line(run[0].ocr_text, target) if source == "written" else ", ".join(run[0].tags)
+            text = _best_line(run[0].ocr_text, target) if source == "written" else ", ".join(run[0].shown)
             found.append(Moment(run[0].video_id, run_span, text, source))
     if span is not None:
         found = [m for m in found if m.span.overlap_s(span) > 0 or span.contains(m.span.start_s)]
@@ -189,6 +196,23 @@ def span_events(library: Library, plan: Plan, video: VideoRecord) -> tuple[TimeS
     return span, [e for e in events if e.span.overlap_s(span) > 0]
 
 
+def _count_objects_at(library: Library, plan: Plan, video: VideoRecord) -> Answer | None:
+    """How many detected objects the target names the shot at a point in time holds; None when the target
+    names no object kind (then the question is a count of occurrences)."""
+    span, events = span_events(library, plan, video)
+    labels = object_labels(split_words(plan.target))
+    if span is None or not events or not labels:
+        return None
+    event = events[0]
+    found = [o for o in event.objects if o.label in labels]
+    what = " or ".join(sorted(labels))
+    shown = ", ".join(event.shown[:6]) or "nothing detected"
+    text = (f"At {timecode(span.start_s)} in {Path(video.path).name} ({_range(event.span)}) the detector counts "
+            f"{len(found)} {what} in the shot (shown: {shown}).")  # fmt: skip
+    return Answer(text, (Citation(video.video_id, event.span.start_s, event.span.end_s, video.path),), "planner",
+                  plan=plan)  # fmt: skip
+
+
 def _read_span(library: Library, plan: Plan, video: VideoRecord) -> Answer:
     span, inside = span_events(library, plan, video)
     if span is None:
@@ -210,8 +234,8 @@ def _read_span(library: Library, plan: Plan, video: VideoRecord) -> Answer:
             bits.append("said “" + " ".join(said) + "”")
         if e.ocr_text and plan.channel in (None, "written"):
             bits.append("on screen “" + " / ".join(e.ocr_text.splitlines()) + "”")
-        if e.tags and plan.channel in (None, "shown"):
-            bits.append("shown: " + ", ".join(e.tags))
+        if e.shown and plan.channel in (None, "shown"):
+            bits.append("shown: " + ", ".join(e.shown))
         parts.append(f"{_range(e.span)} " + ("; ".join(bits) if bits else "nothing said or written"))
         cited.append(Citation(e.video_id, e.span.start_s, e.span.end_s, video.path, " ".join(said)))
     more = f" (and {len(inside) - MAX_READ} more moments)" if len(inside) > MAX_READ else ""
@@ -254,7 +278,7 @@ def _neighbour(library: Library, plan: Plan, video: VideoRecord) -> Answer:
         return Answer(f"Nothing comes {plan.kind} {_range(hits[0].event.span)} in {name}.", (), "planner", plan=plan)
     e = events[at]
     bits = [b for b in (e.transcript and f"said “{e.transcript}”", e.ocr_text and f"on screen “{e.ocr_text}”",
-                        e.tags and "shown: " + ", ".join(e.tags)) if b]  # fmt: skip
+                        e.shown and "shown: " + ", ".join(e.shown)) if b]  # fmt: skip
     text = f"{plan.kind.capitalize()} the moment at {_range(hits[0].event.span)} in {name}, at {_range(e.span)}: " + (
         "; ".join(bits) or "nothing said or written"
     )

@@ -42,10 +42,13 @@ from pathlib import Path
 import numpy as np
 
 from longvid.encoders import FrameEncoder, OcrReader, TextEmbedder, create_frame_encoder
+from longvid.encoders.concepts import expand, general_words
+from longvid.encoders.objects import DetectedObject, ObjectDetector
 from longvid.encoders.speech import SpeechRecognizer
 from longvid.index.records import Event, Overview, VideoRecord
 from longvid.ingest import (
     FrameBatch,
+    FrameFeatures,
     MediaLimits,
     Scene,
     SegmentConfig,
@@ -155,6 +158,12 @@ class Indexer:
         return OcrReader(min_score=self.profile.ocr.min_score, max_side=self.profile.ocr.max_side)
 
     @functools.cached_property
+    def detector(self) -> ObjectDetector:
+        cfg = self.profile.objects
+        return ObjectDetector(cfg.detector, device=self.profile.device, input_size=cfg.input_size,
+                              min_score=cfg.min_score)  # fmt: skip
+
+    @functools.cached_property
     def text_embedder(self) -> TextEmbedder:
         return TextEmbedder(self.profile.text.model, device=self.profile.device)
 
@@ -182,9 +191,16 @@ class Indexer:
         finally:
             spool.close()
 
+        start = time.perf_counter()
+        objects = self._detect(thumbnails) if self.profile.objects.detector else {}
+        seconds["objects"] = time.perf_counter() - start
         cfg = self.profile.events
         events = []
         for i, (span, inside) in enumerate(zip(spans, groups, strict=True)):
+            tags = top_tags((k.tags for k in inside), cfg.max_tags)
+            found = objects.get(i, ())
+            concepts = (general_words(tags) if self.profile.frames.concepts else ()) + expand(
+                (o.label for o in found), vocabulary="coco")  # fmt: skip
             events.append(
                 Event(
                     video_id=asset.video_id,
@@ -193,7 +209,9 @@ class Indexer:
                     keyframes_s=tuple(k.time_s for k in inside),
                     transcript=spoken_in(transcript, span),
                     ocr_text="\n".join(dict.fromkeys(line for k in inside for line in k.ocr_lines)),
-                    tags=top_tags((k.tags for k in inside), cfg.max_tags),
+                    tags=tags,
+                    concepts=tuple(w for w in dict.fromkeys(concepts) if w not in tags),
+                    objects=found,
                 )
             )
 
@@ -280,9 +298,26 @@ class Indexer:
         lines = [tuple(line.text for line in self.ocr.read(px)) if self.profile.ocr.enabled else ()
                  for px in sub.pixels]  # fmt: skip
         clock["ocr"] += time.perf_counter() - start
-        tags = feats.tags or tuple(() for _ in range(len(sub)))
+        tags = _confident_tags(feats, self.profile.frames.tag_floor)
         rows = zip(sub.timestamps_s, feats.embeddings.astype(np.float16), tags, lines, sub.pixels, strict=True)
         return [Keyframe(float(t), emb, tg, ln, spool.add(_jpeg(px))) for t, emb, tg, ln, px in rows]
+
+    def _detect(self, thumbnails: dict[int, bytes]) -> dict[int, tuple[DetectedObject, ...]]:
+        """Objects in each event's representative frame (its thumbnail), batched by frame size."""
+        from PIL import Image
+
+        by_size: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+        for i, jpeg in thumbnails.items():
+            with Image.open(io.BytesIO(jpeg)) as picture:
+                pixels = np.asarray(picture.convert("RGB"))
+            by_size.setdefault(pixels.shape[:2], []).append((i, pixels))
+        out = {}
+        for frames in by_size.values():
+            for at in range(0, len(frames), self.profile.frames.batch_size):
+                part = frames[at : at + self.profile.frames.batch_size]
+                found = self.detector.detect(np.stack([px for _, px in part]))
+                out.update((i, objects) for (i, _), objects in zip(part, found, strict=True))
+        return out
 
     def _transcript(self, asset: VideoAsset) -> list[TranscriptSegment]:
         subtitles = find_subtitles(asset)
@@ -349,6 +384,16 @@ def _sentences(words: Sequence[Word]) -> list[list[Word]]:
         if word.text.strip().endswith((".", "?", "!")):
             out.append([])
     return [s for s in out if s]
+
+
+def _confident_tags(feats: FrameFeatures, floor: float) -> tuple[tuple[str, ...], ...]:
+    """Each frame's tags whose probability clears ``floor`` (all of them when the encoder gives none)."""
+    if feats.tags is None:
+        return tuple(() for _ in range(len(feats)))
+    if feats.tag_scores is None:
+        return feats.tags
+    return tuple(tuple(t for t, p in zip(row, scores, strict=True) if p >= floor)
+                 for row, scores in zip(feats.tags, feats.tag_scores, strict=True))  # fmt: skip
 
 
 def top_tags(rows: Iterable[Sequence[str]], limit: int) -> tuple[str, ...]:

@@ -45,6 +45,15 @@ class FramesConfig:
     max_gap_s: float = 4.0  # the frame encoder and OCR see at least one frame this often (seconds)
     novelty: float = 0.25  # histogram change (L1/2, 0..1) since the last encoded frame that forces encoding
     batch_size: int = 32  # frames per encoder batch
+    tag_floor: float = 0.6  # least class probability for a visual tag to be stored, searched and shown (calibrated)
+    concepts: bool = True  # also index each tag's general words from WordNet ("dog", "animal" for a terrier)
+
+
+@dataclass(frozen=True)
+class ObjectsConfig:
+    detector: str = "yolov3-tiny"  # COCO detector run on each moment's representative frame; "" turns it off
+    min_score: float = 0.3  # least detection score for an object to be stored, searched and shown (calibrated)
+    input_size: int = 416  # detector input side (px)
 
 
 @dataclass(frozen=True)
@@ -78,18 +87,38 @@ class AnswerConfig:
 
 
 @dataclass(frozen=True)
+class SearchConfig:
+    """Confidence floors: the least score that counts as a match, per retrieval channel (0: no floor).
+
+    Chosen on held-out data by ``longvid eval calibrate`` for the embedded models (README, "Confidence
+    floors"); a profile with other models needs its own calibration, so the gpu profile keeps only the
+    model-free keyword floor."""
+
+    text_floor: float = 0.0  # cosine of the question and a moment's text (transcript, screen text, tags)
+    frames_floor: float = 0.0  # cosine of the question and a moment's frames (text-aligned encoders only)
+    keyword_floor: float = 0.75  # share of the question's words (stopwords aside) that one moment holds
+
+    def floors(self) -> dict[str, float]:
+        """``{channel: floor}`` for the channels that have one (see ``longvid.index.retrieval``)."""
+        named = {"text": self.text_floor, "frames": self.frames_floor, "keyword": self.keyword_floor}
+        return {channel: floor for channel, floor in named.items() if floor > 0}
+
+
+@dataclass(frozen=True)
 class Profile:
     name: str  # profile name ("embedded", "gpu", or a file stem)
     description: str = ""
     device: str = "cpu"  # "cpu" or "cuda"; every model is placed here
     transcribe: bool = True  # run speech recognition on videos that have audio but no subtitles
     frames: FramesConfig = field(default_factory=FramesConfig)
+    objects: ObjectsConfig = field(default_factory=ObjectsConfig)  # object detection and counts
     events: EventsConfig = field(default_factory=EventsConfig)
     speech: SpeechConfig = field(default_factory=SpeechConfig)
     ocr: OcrConfig = field(default_factory=OcrConfig)
     text: TextConfig = field(default_factory=TextConfig)
     answer: AnswerConfig = field(default_factory=AnswerConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)  # chapters, titles, summaries
+    search: SearchConfig = field(default_factory=SearchConfig)  # confidence floors
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

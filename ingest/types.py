@@ -150,6 +150,7 @@ class FrameFeatures:
     embeddings: np.ndarray  # (N, D) float32
     metric: Literal["l1", "cosine"]  # how two rows are compared: L1/2 of histograms, cosine of embeddings
     tags: tuple[tuple[str, ...], ...] | None = None  # optional readable labels per frame
+    tag_scores: tuple[tuple[float, ...], ...] | None = None  # each tag's probability, aligned with ``tags``
 
     def __post_init__(self) -> None:
         if self.embeddings.ndim != 2:
@@ -160,6 +161,10 @@ class FrameFeatures:
             )
         if self.tags is not None and len(self.tags) != len(self.embeddings):
             raise ValueError(f"FrameFeatures has {len(self.tags)} tag rows for {len(self.embeddings)} frames")
+        if self.tag_scores is not None and (
+            self.tags is None or [len(r) for r in self.tag_scores] != [len(r) for r in self.tags]
+        ):
+            raise ValueError("FrameFeatures.tag_scores must give one score per tag, row by row")
         if self.metric not in ("l1", "cosine"):
             raise ValueError(f"unknown feature metric {self.metric!r}; expected 'l1' or 'cosine'")
 

@@ -3,6 +3,7 @@
     longvid eval mc FILE.json       multiple-choice accuracy (Video-MME / MLVU style JSON) through ask
     longvid eval niah [--quick]     needle in a video haystack: spoken, on-screen and visual needles
     longvid eval questions [--quick]  counts, first/last, at a time, after/before, overview, chapter boundaries
+    longvid eval calibrate          the confidence floors, measured on held-out labelled data
 
 This module imports only the standard library and the product at import time, so ``longvid eval --help``
 works after a plain install; a command whose extra is missing says which one in a line.
@@ -33,6 +34,14 @@ def _cmd_mc(args: argparse.Namespace) -> int:
         print(f"{mark} {r.item.question}  chose {r.item.options[r.chosen]!r}, right {r.item.options[r.item.answer]!r}")
     right = sum(r.correct for r in report.results)
     print(f"accuracy {right}/{len(report.results)} = {report.accuracy:.3f}")
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    require_extra("longvid eval calibrate", ["skimage"])
+    from .calibrate import calibrate, load_calibration
+
+    print(calibrate(load_calibration(args.file)).report())
     return 0
 
 
@@ -131,3 +140,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--profile", default="embedded", help="profile for the evaluation library (default %(default)s)")
     e.add_argument("--min-accuracy", type=float, help="exit 1 if any question kind scores below this")
     e.set_defaults(func=_cmd_questions)
+    e = evals.add_parser("calibrate", help="the confidence floors (tags, objects, search), measured on held-out "
+                         "labelled photos and questions")  # fmt: skip
+    e.add_argument("--file", help="calibration TOML (default: the bundled assets/calibration/calibration.toml)")
+    e.set_defaults(func=_cmd_calibrate)

@@ -2,7 +2,9 @@
 
 * **spoken** – a sentence (a committed TTS clip, ``assets/niah/<id>.ogg``) mixed into the soundtrack;
 * **on_screen** – a slide with a title and a key line (Pillow's bundled font), shown for ``slide_s``;
-* **visual** – a scikit-image photo shown for ``slide_s`` with a slow pan; nothing else shows it.
+* **visual** – an everyday photo shown for ``slide_s`` with a slow pan, asked about in plain words ("a dog");
+  the photos come from another package than the filler (Debian's ``darknet`` sample images), so nothing
+  else in the haystack looks like them.
 
 The hay is a pool of filler clips (FFmpeg test sources and scikit-image textures, panned) in a seeded
 random order, with distractor talk and slides the questions never ask about, over faint noise. Needles of
@@ -53,7 +55,7 @@ class Needle:
     keys: tuple[str, ...] = ()  # any of these in the answer (case-insensitive) means the fact was read
     say: str = ""  # spoken: the sentence
     lines: tuple[str, ...] = ()  # on_screen: the slide's lines
-    photo: str = ""  # visual: a ``skimage.data`` function name
+    photo: str = ""  # visual: "darknet:NAME" (/usr/share/darknet/data/NAME.jpg) or a ``skimage.data`` name
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ def filler_pool(spec: HaystackSpec, work: Path, count: int = 16) -> list[_Segmen
                     run_ffmpeg(f"-f lavfi -t {duration} -i {source}{sep}size={width}x{height}:rate={spec.fps}"
                                f" {_encode_args(spec)} {{out}}", out=tmp)  # fmt: skip
                 else:
-                    _panned_image(spec, _photo(_TEXTURES[(i // 2) % len(_TEXTURES)]), duration, tmp)
+                    _panned_image(spec, photo(_TEXTURES[(i // 2) % len(_TEXTURES)]), duration, tmp)
         pool.append(_Segment(clip, duration))
     return pool
 
@@ -233,17 +235,32 @@ def _slide_clip(spec: HaystackSpec, work: Path, needle: Needle) -> Path:
     if not clip.exists():
         with atomic_path(clip) as tmp:
             if needle.kind == "visual":
-                _panned_image(spec, _photo(needle.photo), spec.slide_s, tmp, zoom=1.2)
+                _panned_image(spec, photo(needle.photo), spec.slide_s, tmp, zoom=1.2)
             else:
                 image = text_slide(needle.lines, size=(width, height), font_px=max(16, height // 7))
                 _panned_image(spec, image, spec.slide_s, tmp, zoom=1.0)
     return clip
 
 
-def _photo(name: str) -> np.ndarray:
+DARKNET_PHOTOS = Path("/usr/share/darknet/data")  # Debian's darknet package: its sample photos
+
+
+def photo(name: str) -> np.ndarray:
+    """A photo by name: ``darknet:NAME`` from Debian's darknet package, else a ``skimage.data`` image."""
+    if name.startswith("darknet:"):
+        from PIL import Image
+
+        path = DARKNET_PHOTOS / f"{name.removeprefix('darknet:')}.jpg"
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: the visual needle {name!r} needs Debian's darknet package "
+                                    "(apt-get install darknet)")  # fmt: skip
+        with Image.open(path) as picture:
+            return np.array(picture.convert("RGB"))
     import skimage.data
 
     image = getattr(skimage.data, name)()
+    if isinstance(image, tuple):  # a stereo pair (stereo_motorcycle): the left view
+        image = image[0]
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return np.ascontiguousarray(image[..., :3]).astype(np.uint8)
