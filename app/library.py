@@ -292,7 +292,8 @@ class Library:
                 return dataclasses.replace(self._answer(question, events, scores, videos[0].path), plan=plan)
         if plan.kind != "lookup":
             return run_plan(self, plan, record)
-        return dataclasses.replace(self._lookup(question, record.video_id if record else None), plan=plan)
+        only = record or (videos[0] if len(videos) == 1 else None)  # a one-video library: that video
+        return dataclasses.replace(self._lookup(question, only.video_id if only else None), plan=plan)
 
     def _lookup(self, question: str, video: str | None) -> Answer:
         cfg = self.profile.answer

@@ -69,7 +69,8 @@ from .profiles import Profile
 
 log = logging.getLogger(__name__)
 
-THUMB_SIDE = 320  # longer side of stored thumbnails (px)
+THUMB_SIDE = 480  # longer side of stored thumbnails (px): the analysed frame itself, which the detector reads
+DETECT_BATCH = 8  # frames per detector call: its activations at 416 px take tens of MB a frame
 STILL_LEVELS = 1.5  # mean grey difference (0-255) below which a frame repeats the last one analysed
 SIDECAR_SUFFIXES = (".srt", ".vtt")
 
@@ -313,8 +314,8 @@ class Indexer:
             by_size.setdefault(pixels.shape[:2], []).append((i, pixels))
         out = {}
         for frames in by_size.values():
-            for at in range(0, len(frames), self.profile.frames.batch_size):
-                part = frames[at : at + self.profile.frames.batch_size]
+            for at in range(0, len(frames), DETECT_BATCH):
+                part = frames[at : at + DETECT_BATCH]
                 found = self.detector.detect(np.stack([px for _, px in part]))
                 out.update((i, objects) for (i, _), objects in zip(part, found, strict=True))
         return out

@@ -11,31 +11,37 @@ suffixes only, at most ``max_upload`` bytes, copied into ``LIBRARY/uploads``); f
 from those roots and the library's ``thumbs`` and ``uploads`` folders (never its catalog). A citation
 in an answer is a link; clicking it seeks the player to that moment (a small script in the page's
 head, delegated on ``.lv-cite`` links). The page's handlers live in :class:`WebApp` so they can be
-tested without a browser.
+tested without a browser. Search finds moments by words or by example: an uploaded picture, or a
+thumbnail picked in the Moments or Evidence gallery (only the library's own thumbnails are read).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import re
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 
-from longvid.ingest import MediaError, timecode
+from longvid.ingest import LongvidError, MediaError, timecode
 from longvid.llm import Answer
 
 from .jobs import VIDEO_SUFFIXES
-from .library import Library
+from .library import Library, SearchHit
 
 log = logging.getLogger(__name__)
 
 ALL_VIDEOS = "All videos"
 MAX_UPLOAD_BYTES = 4 << 30  # 4 GiB
 UPLOADS = "uploads"  # LIBRARY/uploads holds uploaded videos
+THUMBS = "thumbs"  # LIBRARY/thumbs holds the moments' keyframe JPEGs
+MAX_IMAGE_PIXELS = 40_000_000  # a picture to search by is refused above 40 megapixels
+SEARCH_K = 8  # moments a search shows
 SEEK_SCRIPT = """
 <script>
 document.addEventListener("click", (event) => {
@@ -59,7 +65,37 @@ def inside_roots(path: str | Path, roots: Sequence[Path]) -> Path | None:
 
 def served_library_dirs(library: Library) -> list[Path]:
     """The library folders the page may load files from: keyframe thumbnails and uploaded videos."""
-    return [(library.root / "thumbs").resolve(), (library.root / UPLOADS).resolve()]
+    return [(library.root / THUMBS).resolve(), (library.root / UPLOADS).resolve()]
+
+
+def status_text(text: str) -> str:
+    """``text`` for a ``gr.Markdown`` status line, shown as written: HTML escaped, Markdown marks backslashed."""
+    return re.sub(r"([\\`*_\[\]#|~])", r"\\\1", html.escape(" ".join(text.split()), quote=False))
+
+
+def rgb_pixels(image: np.ndarray) -> np.ndarray:
+    """An ``(H, W, 3)`` uint8 RGB copy of a picture array as ``gr.Image`` may give it: greyscale (H, W) or
+    (H, W, 1), grey + alpha, RGBA (alpha dropped), float in [0, 1] or [0, 255], or wider integers.
+    Raises ValueError, with a one-line reason, for anything else."""
+    pixels = np.asarray(image)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if pixels.ndim != 3 or pixels.shape[2] not in (1, 2, 3, 4) or 0 in pixels.shape[:2]:
+        raise ValueError(f"the picture must be greyscale, RGB or RGBA, got an array of shape {pixels.shape}")
+    pixels = pixels[:, :, :1] if pixels.shape[2] <= 2 else pixels[:, :, :3]  # drop alpha
+    if pixels.dtype == np.bool_:
+        pixels = pixels.astype(np.uint8) * 255
+    elif np.issubdtype(pixels.dtype, np.floating):
+        pixels = np.nan_to_num(pixels.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+        scale = 255.0 if pixels.max(initial=0.0) <= 1.0 else 1.0
+        pixels = np.clip(np.rint(pixels * scale), 0, 255).astype(np.uint8)
+    elif np.issubdtype(pixels.dtype, np.unsignedinteger) and pixels.dtype.itemsize == 2:
+        pixels = (pixels // 257).astype(np.uint8)  # 16-bit depth to 8
+    elif np.issubdtype(pixels.dtype, np.integer):
+        pixels = np.clip(pixels, 0, 255).astype(np.uint8)
+    else:
+        raise ValueError(f"the picture must hold numbers, got {pixels.dtype}")
+    return np.ascontiguousarray(np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels)
 
 
 def answer_html(answer: Answer) -> str:
@@ -72,6 +108,13 @@ def answer_html(answer: Answer) -> str:
     body = "<br>".join(html.escape(line) for line in answer.text.splitlines())
     plan = f'<p class="lv-plan"><small>plan: {html.escape(answer.plan.describe())}</small></p>' if answer.plan else ""
     return f'<div class="lv-answer"><p>{body}</p><p>{links}</p>{plan}</div>'
+
+
+def hits_view(hits: Sequence[SearchHit]) -> tuple[list, list[list]]:
+    """(thumbnails with captions, table rows) of search hits, best first."""
+    gallery = [(str(h.thumbnail), f"{Path(h.path).name} {timecode(h.start_s)}") for h in hits if h.thumbnail]
+    rows = [[Path(h.path).name, timecode(h.start_s), timecode(h.end_s), round(h.score, 4), h.snippet] for h in hits]
+    return gallery, rows
 
 
 class WebApp:
@@ -146,12 +189,64 @@ class WebApp:
 
     def search(self, query: str, video_id: str = "") -> tuple[list, list[list]]:
         """(thumbnails with captions, table rows) of the moments matching ``query``."""
-        if not query.strip():
-            return [], []
-        hits = self.library.search(query, k=8, video=video_id or None)
-        gallery = [(str(h.thumbnail), f"{Path(h.path).name} {timecode(h.start_s)}") for h in hits if h.thumbnail]
-        rows = [[Path(h.path).name, timecode(h.start_s), timecode(h.end_s), round(h.score, 4), h.snippet] for h in hits]
+        gallery, rows, _ = self.search_with_status(query, video_id)
         return gallery, rows
+
+    def search_with_status(self, query: str, video_id: str = "") -> tuple[list, list[list], str]:
+        """(thumbnails, rows, status line) for a text search; the status says why when nothing matched."""
+        if not query.strip():
+            return [], [], "Type what you are looking for."
+        try:
+            hits = self.library.search(query, k=SEARCH_K, video=video_id or None)
+        except LongvidError as err:
+            return [], [], status_text(f"Search failed: {err}")
+        return self._shown(hits)
+
+    def search_picture(self, image: np.ndarray | None, video_id: str = "") -> tuple[list, list[list], str]:
+        """(thumbnails, rows, status line) of the moments that look like an uploaded picture."""
+        if image is None:
+            return [], [], "Choose a picture first."
+        shape = np.shape(image)
+        if len(shape) >= 2 and shape[0] * shape[1] > MAX_IMAGE_PIXELS:
+            return [], [], status_text(f"Refused: the picture is {shape[1]}x{shape[0]} pixels, over the "
+                                       f"{MAX_IMAGE_PIXELS // 1_000_000}-megapixel limit.")  # fmt: skip
+        try:
+            pixels = rgb_pixels(image)
+        except ValueError as err:
+            return [], [], status_text(f"Refused: {err}.")
+        return self._search_image(pixels, video_id)
+
+    def search_thumbnail(self, path: str | None, video_id: str = "") -> tuple[list, list[list], str]:
+        """(thumbnails, rows, status line) of the moments that look like one of the library's thumbnails;
+        any other path (the catalog, a file elsewhere, ``..`` or a symlink out) is refused unread."""
+        if not path:
+            return [], [], "Select a picture in the gallery first."
+        resolved = inside_roots(path, [(self.library.root / THUMBS).resolve()])
+        if resolved is None or not resolved.is_file():
+            log.warning("refused to search by a picture outside the library's thumbnails: %r", path)
+            return [], [], "Refused: only a thumbnail shown in a gallery can be searched by."
+        return self._search_image(resolved, video_id)
+
+    def selected_thumbnail(self, shown: Sequence[str], evt: gr.SelectData) -> str | None:
+        """The thumbnail picked in a gallery (``shown``: the paths that gallery was given, kept server-side,
+        since the browser only sees Gradio's cached copies), or None when nothing is selected."""
+        index = evt.index[0] if isinstance(evt.index, (list, tuple)) and evt.index else evt.index
+        if not getattr(evt, "selected", True) or type(index) is not int or not 0 <= index < len(shown):
+            return None
+        return str(shown[index])
+
+    def _search_image(self, image: Path | np.ndarray, video_id: str) -> tuple[list, list[list], str]:
+        try:
+            hits = self.library.search_image(image, k=SEARCH_K, video=video_id or None)
+        except LongvidError as err:
+            return [], [], status_text(f"Search failed: {err}")
+        return self._shown(hits)
+
+    def _shown(self, hits: Sequence[SearchHit]) -> tuple[list, list[list], str]:
+        """(thumbnails with captions, table rows, status line) of search hits."""
+        gallery, rows = hits_view(hits)
+        reason = getattr(hits, "reason", "") or "no matching moments"
+        return gallery, rows, "" if hits else status_text(reason)
 
     def timeline(self, scores: Sequence[tuple[float, float, float]], video_id: str | None) -> pd.DataFrame:
         """Relevance per event over the cited video's duration (0 where retrieval did not look)."""
@@ -174,40 +269,81 @@ def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks
     def refresh():
         return app.video_rows(), gr.update(choices=app.video_choices()), gr.update(choices=app.video_choices())
 
+    def paths(gallery: list) -> list[str]:  # what a gallery was given, kept server-side for its .select
+        return [item[0] for item in gallery]
+
+    def ask(question, video_id):
+        out = app.ask(question, video_id)
+        return *out, paths(out[2]), None
+
+    def searched(gallery, table, status):
+        return gallery, table, status, paths(gallery), None
+
+    def by_text(query_text, video_id):
+        return searched(*app.search_with_status(query_text, video_id))
+
+    def by_picture(image, video_id):
+        return searched(*app.search_picture(image, video_id))
+
+    def by_thumbnail(path, video_id):
+        if not path:  # nothing selected: say so, keep what is shown
+            return gr.skip(), gr.skip(), app.search_thumbnail(path)[2], gr.skip(), gr.skip(), gr.Tabs(selected="search")
+        return (*searched(*app.search_thumbnail(path, video_id)), gr.Tabs(selected="search"))
+
     with gr.Blocks(title="longvid") as ui:
         gr.Markdown("# longvid\nAsk questions about your videos; every answer cites the moments it rests on.")
-        with gr.Tab("Ask"):
-            with gr.Row():
-                question = gr.Textbox(label="Question", placeholder="When was the budget approved?", scale=4)
-                ask_video = gr.Dropdown(app.video_choices(), value="", label="Video", scale=1)
-            ask_button = gr.Button("Ask", variant="primary")
-            answer_box = gr.HTML(label="Answer")
-            player = gr.Video(label="Player", elem_id="lv-player", interactive=False)
-            chapters = gr.HTML(label="Chapters")
-            timeline = gr.BarPlot(x="second", y="relevance", label="Relevance over the video", height=160)
-            evidence = gr.Gallery(label="Evidence", columns=4, height=200, object_fit="contain")
-            for trigger in (ask_button.click, question.submit):
-                trigger(app.ask, inputs=[question, ask_video],
-                        outputs=[answer_box, player, evidence, timeline, chapters])  # fmt: skip
-        with gr.Tab("Search"):
-            with gr.Row():
-                query = gr.Textbox(label="Search", placeholder="a cat", scale=4)
-                search_video = gr.Dropdown(app.video_choices(), value="", label="Video", scale=1)
-            results = gr.Gallery(label="Moments", columns=4, height=220, object_fit="contain")
-            rows = gr.Dataframe(headers=["file", "start", "end", "score", "snippet"], interactive=False)
-            query.submit(app.search, inputs=[query, search_video], outputs=[results, rows])
-        with gr.Tab("Library"):
-            path_box = gr.Textbox(label="Video path on the server", placeholder=str(app.roots[0]) if app.roots else "")
-            add_button = gr.Button("Add video")
-            upload_box = gr.File(label="Or upload a video", file_types=sorted(VIDEO_SUFFIXES), type="filepath")
-            status = gr.Markdown()
-            table = gr.Dataframe(headers=["video id", "file", "seconds"], value=app.video_rows, interactive=False)
-            add_button.click(app.add_path, inputs=path_box, outputs=status).then(
-                refresh, outputs=[table, ask_video, search_video]
-            )
-            upload_box.upload(app.upload, inputs=upload_box, outputs=status).then(
-                refresh, outputs=[table, ask_video, search_video]
-            )
+        with gr.Tabs() as tabs:
+            with gr.Tab("Ask", id="ask"):
+                with gr.Row():
+                    question = gr.Textbox(label="Question", placeholder="When was the budget approved?", scale=4)
+                    ask_video = gr.Dropdown(app.video_choices(), value="", label="Video", scale=1)
+                ask_button = gr.Button("Ask", variant="primary")
+                answer_box = gr.HTML(label="Answer")
+                player = gr.Video(label="Player", elem_id="lv-player", interactive=False)
+                chapters = gr.HTML(label="Chapters")
+                timeline = gr.BarPlot(x="second", y="relevance", label="Relevance over the video", height=160)
+                evidence = gr.Gallery(label="Evidence", columns=4, height=200, object_fit="contain")
+                evidence_like = gr.Button("Find moments like the selected picture", size="sm")
+            with gr.Tab("Search", id="search"):
+                with gr.Row():
+                    query = gr.Textbox(label="Search", placeholder="a cat", scale=4)
+                    search_video = gr.Dropdown(app.video_choices(), value="", label="Video", scale=1)
+                search_button = gr.Button("Search", variant="primary")
+                search_status = gr.Markdown()
+                with gr.Row():
+                    picture = gr.Image(type="numpy", label="Or find moments like a picture", height=200)
+                    picture_button = gr.Button("Find moments like this", scale=0)
+                results = gr.Gallery(label="Moments", columns=4, height=220, object_fit="contain")
+                results_like = gr.Button("Find moments like the selected picture", size="sm")
+                rows = gr.Dataframe(
+                    headers=["file", "start", "end", "score", "snippet"], interactive=False, elem_id="lv-moments"
+                )
+            with gr.Tab("Library", id="library"):
+                example = str(app.roots[0]) if app.roots else ""
+                path_box = gr.Textbox(label="Video path on the server", placeholder=example)
+                add_button = gr.Button("Add video")
+                upload_box = gr.File(label="Or upload a video", file_types=sorted(VIDEO_SUFFIXES), type="filepath")
+                status = gr.Markdown()
+                table = gr.Dataframe(headers=["video id", "file", "seconds"], value=app.video_rows, interactive=False)
+                add_button.click(app.add_path, inputs=path_box, outputs=status).then(
+                    refresh, outputs=[table, ask_video, search_video]
+                )
+                upload_box.upload(app.upload, inputs=upload_box, outputs=status).then(
+                    refresh, outputs=[table, ask_video, search_video]
+                )
+        evidence_paths, evidence_pick = gr.State([]), gr.State(None)  # server-side: never the browser's word
+        result_paths, result_pick = gr.State([]), gr.State(None)
+        found = [results, rows, search_status, result_paths, result_pick]
+        answered = [answer_box, player, evidence, timeline, chapters, evidence_paths, evidence_pick]
+        for trigger in (ask_button.click, question.submit):
+            trigger(ask, inputs=[question, ask_video], outputs=answered)
+        for trigger in (search_button.click, query.submit):
+            trigger(by_text, inputs=[query, search_video], outputs=found)
+        picture_button.click(by_picture, inputs=[picture, search_video], outputs=found)
+        evidence.select(app.selected_thumbnail, inputs=evidence_paths, outputs=evidence_pick)
+        results.select(app.selected_thumbnail, inputs=result_paths, outputs=result_pick)
+        evidence_like.click(by_thumbnail, inputs=[evidence_pick, search_video], outputs=[*found, tabs])
+        results_like.click(by_thumbnail, inputs=[result_pick, search_video], outputs=[*found, tabs])
     return ui
 
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from longvid.ingest.features import unit_rows
 from longvid.ingest.types import TimeSpan
-from longvid.ingest.words import STOPWORDS, split_words
+from longvid.ingest.words import FRAME_WORDS, STOPWORDS, split_words
 
 from .catalog import KEYWORD_CHANNEL, Catalog
 from .records import ChannelMatch, Chapter, Hit, Hits
@@ -250,17 +250,24 @@ def search(
 
 
 def _coverage(catalog: Catalog, query_text: str, ids: Sequence[int], config: RetrievalConfig) -> dict[int, float]:
-    """Each event's share of the query's keyword terms (those :func:`fts_query` searches for) it holds."""
-    terms = _keyword_terms(query_text, config.max_query_terms)
+    """Each event's share of the query's :func:`floor_terms` it holds."""
+    terms = floor_terms(query_text, config.max_query_terms)
     if not terms or not ids:
         return {}
     held = catalog.term_counts([f'"{t}"' for t in terms], ids)
     return {eid: held.get(eid, 0) / len(terms) for eid in ids}
 
 
-def _keyword_terms(text: str, max_terms: int) -> list[str]:
+def floor_terms(text: str, max_terms: int = 32) -> list[str]:
+    """The words the keyword floor counts: the query's distinct words less stopwords and the question's frame
+    ("shown", "in the video", "how many times"), so that "Which animal is shown in the video?" is about
+    one word; all of its words when nothing else is left.
+
+    >>> floor_terms("Which animal is shown in the video?")
+    ['animal']
+    """
     terms = query_terms(text, max_terms)
-    return [t for t in terms if t not in STOPWORDS] or terms
+    return [t for t in terms if t not in STOPWORDS and t not in FRAME_WORDS] or terms
 
 
 def _clears(channel: str, score: float, coverage: float, config: RetrievalConfig) -> bool:
@@ -280,7 +287,7 @@ def _no_match(
         floor = config.floors.get(channel, 0.0)
         if channel == KEYWORD_CHANNEL:
             best = max(coverage.values(), default=0.0)
-            terms = len(_keyword_terms(query_text, config.max_query_terms))
+            terms = len(floor_terms(query_text, config.max_query_terms))
             parts.append(f"no moment holds more than {round(best * terms)} of its {terms} words (floor {floor:.0%})")
         elif ranked:
             parts.append(f"{channel} cosine {ranked[0][1]:.2f} (floor {floor:.2f})")

@@ -28,6 +28,21 @@ STOPWORDS = frozenset(
 )  # fmt: skip
 
 
+# Words of a question's frame, never what it asks about (beyond the stopwords): "how many times", "shown",
+# "in the video". The planner leaves them out of a plan's target; retrieval's keyword floor does not count them.
+FRAME_WORDS = frozenset(
+    {"times", "time", "many", "much", "often", "happens", "happen", "happened", "moment", "moments", "video",
+     "videos", "clip", "recording", "right", "just", "immediately", "directly", "shortly", "next", "list", "show",
+     "shown", "said", "say", "says", "mention", "mentions", "mentioned", "talk", "talks", "talked", "spoken",
+     "discussed", "discuss", "appear", "appears", "appeared", "seen", "visible", "written", "screen", "every",
+     "each", "all", "occurrence", "occurrences", "first", "last", "final", "after", "before", "following", "does",
+     "get", "gets", "come", "comes", "follows", "my", "number", "count", "about", "any", "some", "there", "whole",
+     "exactly", "ever", "find", "tell", "please", "me", "give", "summarise", "summarize", "summary", "main", "parts",
+     "topics", "overview", "which", "talking", "speaker", "mentioning", "word", "words", "sentence", "line",
+     "thing", "things", "part", "bit"}
+)  # fmt: skip
+
+
 def split_words(text: str) -> list[str]:
     """Lower-case words of ``text`` (NFKC-normalised letters and digits), in order, repeats kept."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).lower())

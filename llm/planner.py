@@ -46,7 +46,7 @@ from typing import Literal, NamedTuple
 import numpy as np
 
 from longvid.ingest import TimeSpan, timecode
-from longvid.ingest.words import STOPWORDS, split_words
+from longvid.ingest.words import FRAME_WORDS, STOPWORDS, split_words
 
 Kind = Literal["lookup", "at_time", "first", "last", "every", "count", "before", "after", "overview", "across_videos"]
 Channel = Literal["said", "shown", "written"]
@@ -146,18 +146,6 @@ _CHANNELS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("shown", re.compile(r"\b(?:shown|shows?|showed|seen|sees?|appears?|appeared|appearing|visible|pictured|displays?)\b")),  # noqa: E501
     ("said", re.compile(r"\b(?:said|says?|saying|mention(?:s|ed)?|talk(?:s|ed)?|spoken|speaks?|discuss(?:es|ed)?|heard|hear|words?|sentence)\b")),  # noqa: E501
 )  # fmt: skip
-# Words of the question's frame, never its target (beyond the shared stopwords).
-_FRAME_WORDS = frozenset(
-    {"times", "time", "many", "much", "often", "happens", "happen", "happened", "moment", "moments", "video",
-     "videos", "clip", "recording", "right", "just", "immediately", "directly", "shortly", "next", "list", "show",
-     "shown", "said", "say", "says", "mention", "mentions", "mentioned", "talk", "talks", "talked", "spoken",
-     "discussed", "discuss", "appear", "appears", "appeared", "seen", "visible", "written", "screen", "every",
-     "each", "all", "occurrence", "occurrences", "first", "last", "final", "after", "before", "following", "does",
-     "get", "gets", "come", "comes", "follows", "my", "number", "count", "about", "any", "some", "there", "whole",
-     "exactly", "ever", "find", "tell", "please", "me", "give", "summarise", "summarize", "summary", "main", "parts",
-     "topics", "overview", "which", "talking", "speaker", "mentioning", "word", "words", "sentence", "line",
-     "thing", "things", "part", "bit"}
-)  # fmt: skip
 
 
 def _number(text: str) -> float:
@@ -213,7 +201,7 @@ class Planner:
                 text = text[found.end :]  # the target is what the question says it is next to
         elif found is not None:
             text = text[: found.start] + " " + text[found.end :]
-        target = " ".join(w for w in split_words(text) if w not in STOPWORDS and w not in _FRAME_WORDS)
+        target = " ".join(w for w in split_words(text) if w not in STOPWORDS and w not in FRAME_WORDS)
         if kind in ("count", "first", "last", "every", "before", "after") and not target:
             kind, why = ("at_time", why) if span is not None else ("overview" if kind != "count" else "lookup", why)
         return Plan(kind, target, channel, span, chapter, why)

@@ -1,5 +1,6 @@
 """The web app in a real browser (Debian's Chromium driven by Playwright, no browser download): add the
-demo video, ask, see a cited timestamp, click it and check the player seeks there; path checks."""
+demo video, ask, see a cited timestamp, click it and check the player seeks there, find the moments like an
+evidence thumbnail; path checks."""
 
 import html
 import os
@@ -52,7 +53,7 @@ def test_browser_add_ask_click_citation(tmp_path):
                     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync"])  # fmt: skip
                 page = browser.new_page(viewport={"width": 1200, "height": 1100})
-                page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
+                page.goto(f"http://127.0.0.1:{port}/")  # not "networkidle": the session heartbeat stays open
                 page.get_by_role("tab", name="Library").click()
                 page.get_by_label("Video path on the server").fill("/etc/passwd")
                 page.get_by_role("button", name="Add video").click()
@@ -73,6 +74,14 @@ def test_browser_add_ask_click_citation(tmp_path):
                     timeout=30_000,
                 )
                 page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
+                page.locator(".thumbnail-item").first.click()  # the first Evidence thumbnail: the cited 00:36
+                page.get_by_role("button", name="Find moments like the selected picture").click()
+                page.wait_for_function(  # the Search tab's table, now shown, fills with moments ...
+                    "() => (document.querySelector('#lv-moments')?.innerText || '').includes('demo.mp4')",
+                    timeout=60_000,
+                )
+                rows = page.locator("#lv-moments").inner_text().split("demo.mp4")[1:]
+                assert rows[0].split()[0] == "00:36"  # ... that moment first
                 browser.close()
         finally:
             ui.close()

@@ -35,8 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from longvid.encoders.concepts import concept
-from longvid.index.retrieval import fts_query, query_terms
-from longvid.ingest.words import STOPWORDS
+from longvid.index.retrieval import floor_terms, fts_query
 
 from .haystack import photo
 
@@ -188,13 +187,14 @@ def search_floors(data: dict, embed: Callable[[list[str]], np.ndarray], text_gri
 
 
 def _keyword_shares(questions: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-    """Share of each question's keyword terms each text holds, by SQLite FTS5 with the catalog's tokenizer."""
+    """Share of each question's :func:`~longvid.index.retrieval.floor_terms` each text holds, by SQLite FTS5
+    with the catalog's tokenizer (as the keyword floor counts them)."""
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE VIRTUAL TABLE t USING fts5 (text, tokenize = 'porter unicode61 remove_diacritics 2')")
     conn.executemany("INSERT INTO t (rowid, text) VALUES (?, ?)", list(enumerate(texts)))
     out = np.zeros((len(questions), len(texts)))
     for i, question in enumerate(questions):
-        terms = [w for w in query_terms(question) if w not in STOPWORDS] or query_terms(question)
+        terms = floor_terms(question)
         for term in terms:
             for (row,) in conn.execute("SELECT rowid FROM t WHERE t MATCH ?", (fts_query(term),)):
                 out[i, row] += 1 / len(terms)

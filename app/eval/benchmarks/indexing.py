@@ -31,10 +31,13 @@ from pathlib import Path
 from longvid.app import Library
 from longvid.app.profiles import load_profile
 from longvid.ingest import open_video
-profile = load_profile("embedded", overrides={"transcribe": sys.argv[3] == "on"})
+overrides = {"transcribe": sys.argv[3] == "on"} | ({} if sys.argv[4] == "on" else {"objects.detector": ""})
+profile = load_profile("embedded", overrides=overrides)
 start = time.perf_counter()
 with Library(sys.argv[2], profile=profile) as lib:
     lib.indexer.frame_encoder, lib.indexer.text_embedder.dim, lib.indexer.ocr  # load models up front
+    if profile.objects.detector:
+        lib.indexer.detector
     if profile.transcribe:
         lib.indexer.speech.load()
     loaded = time.perf_counter()
@@ -55,10 +58,10 @@ def make_long_video(path: Path, minutes: float) -> float:
     return loops * 60.0
 
 
-def index_once(video: Path, asr: str) -> dict:
+def index_once(video: Path, asr: str, objects: str = "on") -> dict:
     with tempfile.TemporaryDirectory() as lib:
-        out = subprocess.run([sys.executable, "-c", _RUN, str(video), lib, asr], capture_output=True, text=True,
-                             check=True)  # fmt: skip
+        out = subprocess.run([sys.executable, "-c", _RUN, str(video), lib, asr, objects], capture_output=True,
+                             text=True, check=True)  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -74,29 +77,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[60.0], help="lengths of the test video")
     parser.add_argument("--asr", choices=["on", "off", "both"], default="both")
+    parser.add_argument("--objects", choices=["on", "off", "both"], default="on",
+                        help="object detection (both: each length twice, detection off then on, in one run)")
     args = parser.parse_args()
     frames = load_profile("embedded").frames
     print(f"machine: {os.cpu_count()} CPUs visible, {len(os.sched_getaffinity(0))} usable; embedded profile")
     print("\n### Indexing assets/demo.mp4 looped (480x270, 10 fps, narrated); stage columns: video s / wall s")
-    print("| length | ASR | wall s | video s / wall s | events | keyframes (analysed) | ffmpeg CLI decode "
-          "| decode+cuts | encoder | OCR | speech | text embed | chapters + overview (share of wall) | store "
+    print("| length | ASR | objects | wall s | video s / wall s | events | keyframes (analysed) | ffmpeg CLI decode "
+          "| decode+cuts | encoder | OCR | objects | speech | text embed | chapters + overview (share of wall) | store "
           "| peak RSS MB |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory() as tmp:
             video = Path(tmp) / "long.mp4"
             duration = make_long_video(video, minutes)
             reference = duration / ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
-            for asr in ["on", "off"] if args.asr == "both" else [args.asr]:
-                r = index_once(video, asr)
+            runs = [(a, o) for a in (["on", "off"] if args.asr == "both" else [args.asr])
+                    for o in (["off", "on"] if args.objects == "both" else [args.objects])]  # fmt: skip
+            for asr, objects in runs:
+                r = index_once(video, asr, objects)
                 s = r["stages"]
-                rate = " | ".join(f"{duration / s[k]:.0f}x" if s[k] > 0 else "—"
-                                  for k in ("decode", "encode", "ocr", "speech", "text_embed"))  # fmt: skip
+                rate = " | ".join(f"{duration / s[k]:.0f}x" if s[k] > 1e-3 else "—"
+                                  for k in ("decode", "encode", "ocr", "objects", "speech", "text_embed"))  # fmt: skip
                 rate += (
                     f" | {duration / s['memory']:.0f}x ({s['memory'] / r['wall_s']:.1%}) | {duration / s['store']:.0f}x"
                 )
-                print(f"| {duration / 60:.0f} min | {asr} | {r['wall_s']:.0f} | {duration / r['wall_s']:.1f}x "
-                      f"| {r['events']} | {r['keyframes']} ({r['analysed']}) | {reference:.0f}x | {rate} "
+                print(f"| {duration / 60:.0f} min | {asr} | {objects} | {r['wall_s']:.0f} "
+                      f"| {duration / r['wall_s']:.1f}x | {r['events']} | {r['keyframes']} ({r['analysed']}) "
+                      f"| {reference:.0f}x | {rate} "
                       f"| {r['peak_rss_mb']:.0f} |")  # fmt: skip
                 sys.stdout.flush()
     print(f"\nwall s excludes model loading (once per process: about {r['load_s']:.0f} s)")
