@@ -77,8 +77,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[60.0], help="lengths of the test video")
     parser.add_argument("--asr", choices=["on", "off", "both"], default="both")
-    parser.add_argument("--objects", choices=["on", "off", "both"], default="on",
-                        help="object detection (both: each length twice, detection off then on, in one run)")
+    parser.add_argument(
+        "--objects",
+        choices=["on", "off", "both"],
+        default="on",
+        help="object detection (both: each length twice, detection off then on, in one run)",
+    )
     args = parser.parse_args()
     frames = load_profile("embedded").frames
     print(f"machine: {os.cpu_count()} CPUs visible, {len(os.sched_getaffinity(0))} usable; embedded profile")
