@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from longvid.encoders import FrameEncoder, OcrReader, TextEmbedder, create_frame_encoder
-from longvid.encoders.concepts import expand, general_words
+from longvid.encoders.concepts import confident_labels, expand, general_words
 from longvid.encoders.objects import DetectedObject, ObjectDetector
 from longvid.encoders.speech import SpeechRecognizer
 from longvid.index.records import Event, Overview, VideoRecord
@@ -388,12 +388,14 @@ def _sentences(words: Sequence[Word]) -> list[list[Word]]:
 
 
 def _confident_tags(feats: FrameFeatures, floor: float) -> tuple[tuple[str, ...], ...]:
-    """Each frame's tags whose probability clears ``floor`` (all of them when the encoder gives none)."""
+    """What each frame's tags can state at ``floor``: the labels over it, or the general word their summed
+    probability clears (:func:`~longvid.encoders.concepts.confident_labels`); all tags when the encoder
+    gives no probabilities."""
     if feats.tags is None:
         return tuple(() for _ in range(len(feats)))
     if feats.tag_scores is None:
         return feats.tags
-    return tuple(tuple(t for t, p in zip(row, scores, strict=True) if p >= floor)
+    return tuple(tuple(word for word, _ in confident_labels(row, scores, floor))
                  for row, scores in zip(feats.tags, feats.tag_scores, strict=True))  # fmt: skip
 
 

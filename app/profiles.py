@@ -45,7 +45,7 @@ class FramesConfig:
     max_gap_s: float = 4.0  # the frame encoder and OCR see at least one frame this often (seconds)
     novelty: float = 0.25  # histogram change (L1/2, 0..1) since the last encoded frame that forces encoding
     batch_size: int = 32  # frames per encoder batch
-    tag_floor: float = 0.6  # least class probability for a visual tag to be stored, searched and shown (calibrated)
+    tag_floor: float = 0.8  # least class probability for a visual tag to be stored, searched and shown (calibrated)
     concepts: bool = True  # also index each tag's general words from WordNet ("dog", "animal" for a terrier)
 
 

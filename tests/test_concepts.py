@@ -176,7 +176,8 @@ def test_coco():
 
 def test_reader():
     assert concept("no such label") == Concept("no such label", "no such label", (), ())
-    assert concept("dog") == Concept("dog", "dog", (), ())  # "dog" is no ImageNet label
+    # "dog" is no ImageNet label but a general word of some: its own general words are those above it
+    assert concept("dog") == Concept("dog", "dog", (), ("domestic animal", "mammal", "animal"))
     c = Concept("a", "b", ("c", "b"), ("d", "c"))
     assert c.words == ("b", "c", "d")
     assert expand(["tabby", "Egyptian cat", "tabby"])[:4] == ("tabby", "tabby cat", "domestic cat", "cat")

@@ -15,9 +15,11 @@ import pytest
 from longvid.app import Library
 from longvid.app.cli import main
 from longvid.app.profiles import load_profile
+from longvid.encoders.concepts import confident_labels, general_words
 from longvid.encoders.frames import create_frame_encoder
 from longvid.index.catalog import SCHEMA_VERSION
-from longvid.ingest import FrameBatch, sample_frames
+from longvid.index.records import Event
+from longvid.ingest import FrameBatch, TimeSpan, sample_frames
 from longvid.llm import NO_MATCH
 
 from .conftest import DEMO
@@ -128,4 +130,16 @@ def test_the_encoder_gives_each_tag_its_probability():
     pixels = np.zeros((2, 64, 64, 3), np.uint8)
     feats = encoder.encode(FrameBatch("v", np.arange(2.0), pixels))
     assert [len(r) for r in feats.tags] == [len(r) for r in feats.tag_scores]
-    assert all(0.05 <= p <= 1 for row in feats.tag_scores for p in row)
+    assert all(0.01 <= p <= 1 for row in feats.tag_scores for p in row)
+    assert all(list(row) == sorted(row, reverse=True) and len(row) <= 20 for row in feats.tag_scores)
+
+
+def test_probability_split_among_breeds_still_says_dog():
+    """No breed clears the floor, their sum does: the frame is tagged with the most specific word that does."""
+    floor = load_profile("embedded").frames.tag_floor
+    labels = ("Staffordshire bullterrier", "American Staffordshire terrier", "boxer", "tabby")
+    said = confident_labels(labels, (0.42, 0.40, 0.1, 0.05), floor)
+    assert [w for w, _ in said] == ["bullterrier"] and said[0][1] == pytest.approx(0.82)
+    event = Event("v", 0, TimeSpan(0, 5), tags=("bullterrier",), concepts=general_words(["bullterrier"]))
+    assert event.shown == ("bullterrier (dog)",) and {"dog", "animal"} <= set(event.concepts)
+    assert confident_labels(labels, (0.3, 0.2, 0.1, 0.05), floor) == ()  # "dog" at 0.6: still under the floor

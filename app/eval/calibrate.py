@@ -4,12 +4,13 @@ Three floors decide what counts as seen or found (``frames.tag_floor``, ``object
 ``[search]`` floors of a profile); this module measures them on ``assets/calibration/calibration.toml``,
 which no evaluation uses (the NIAH needles are other photos, sentences and questions):
 
-* **visual tags and objects**: every tag the frame encoder proposes (top 5, probability >= 0.05) and every
-  object the detector proposes (score >= 0.05) on labelled photos and on blank frames (test patterns,
-  textures). A proposal is right when one of its words (label, synonyms, general words) is among the
-  photo's plain words; on a blank frame every proposal is wrong. The floor is the lowest one whose
-  precision reaches :data:`PRECISION` (so that what answers state is right at least that often), recall as
-  high as that allows;
+* **visual tags and objects**: what the tags of a frame state at a floor (the encoder's proposals, kept
+  by the pipeline's rule: a label over the floor, or the most specific general word whose summed
+  probability is) and every object the detector proposes (score >= 0.05), on labelled photos and on
+  blank frames (test patterns, textures). A tag or object is right when one of its words (label,
+  synonyms, general words) is among the photo's plain words; on a blank frame every one is wrong. The
+  floor is the lowest one whose precision reaches :data:`PRECISION` (so that what answers state is right
+  at least that often), recall as high as that allows;
 * **search floors**: a moment is found when its cosine with the question clears the text floor or its share
   of the question's words clears the keyword floor; each (question, text) pair's question should find its
   own text and no other, and questions about nothing in the texts should find nothing. The two floors are
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from longvid.encoders.concepts import concept
+from longvid.encoders.concepts import concept, confident_labels
 from longvid.index.retrieval import floor_terms, fts_query
 
 from .haystack import photo
@@ -67,13 +68,13 @@ def pick_floor(scored: Sequence[tuple[float, bool]], grid: Sequence[float], name
     return FloorChoice(name, best[0], tuple(rows))
 
 
-def pick_precision_floor(proposals: Sequence[tuple[float, bool, int]], grid: Sequence[float], name: str,
+def pick_precision_floor(kept_at: Callable[[float], Sequence[tuple[bool, int]]], grid: Sequence[float], name: str,
                          photos: int) -> FloorChoice:  # fmt: skip
-    """The lowest floor whose proposals ``(score, right, photo)`` at or above it are right at least
+    """The lowest floor whose kept proposals (``kept_at(floor)``: ``(right, photo)`` each) are right at least
     :data:`PRECISION` of the time; rows are (floor, precision, share of the photos given a right one)."""
     rows = []
     for floor in grid:
-        kept = [(ok, i) for s, ok, i in proposals if s >= floor]
+        kept = kept_at(floor)
         precision = sum(ok for ok, _ in kept) / len(kept) if kept else 1.0
         rows.append((floor, precision, len({i for ok, i in kept if ok}) / max(photos, 1)))
     good = [r for r in rows if r[1] >= PRECISION]
@@ -128,13 +129,25 @@ def _right(words: Sequence[str], shows: set[str]) -> bool:
     return any(w.lower() in shows for w in words)
 
 
-def visual_proposals(data: dict) -> tuple[list[tuple[float, bool, int]], list[tuple[float, bool, int]], int]:
-    """(tag proposals, object proposals, labelled photos), each proposal (score, right, frame number)."""
+Frame = tuple[
+    tuple[str, ...], tuple[float, ...], set[str], int
+]  # tag proposals, their scores, what it shows, its number
+
+
+def kept_tags(frames: Sequence[Frame], floor: float) -> list[tuple[bool, int]]:
+    """``(right, frame)`` for what each frame's tags state at ``floor`` (the pipeline's own rule,
+    :func:`~longvid.encoders.concepts.confident_labels`)."""
+    return [(_right(concept(word).words, shows), n) for labels, scores, shows, n in frames
+            for word, _ in confident_labels(labels, scores, floor)]  # fmt: skip
+
+
+def visual_proposals(data: dict) -> tuple[list[Frame], list[tuple[float, bool, int]], int]:
+    """(tag proposals per frame, object proposals as (score, right, frame number), labelled photos)."""
     from longvid.encoders.efficientnet import EfficientNetLite0Encoder
     from longvid.encoders.objects import ObjectDetector
     from longvid.ingest import FrameBatch
 
-    encoder = EfficientNetLite0Encoder(top_k=5, min_probability=PROPOSAL_FLOOR)
+    encoder = EfficientNetLite0Encoder()  # its own proposals (top 20, >= 0.01), as the pipeline gets them
     detector = ObjectDetector(min_score=PROPOSAL_FLOOR)
     tags, objects, photos = [], [], 0
     for n, (item, shows) in enumerate(
@@ -144,8 +157,7 @@ def visual_proposals(data: dict) -> tuple[list[tuple[float, bool, int]], list[tu
         pixels = frame_of(item["source"])
         photos += bool(shows)
         feats = encoder.encode(FrameBatch("calibration", np.zeros(1), pixels[None]))
-        for label, p in zip(feats.tags[0], feats.tag_scores[0], strict=True):
-            tags.append((p, _right(concept(label).words, shows), n))
+        tags.append((feats.tags[0], feats.tag_scores[0], shows, n))
         best: dict[str, float] = {}
         for o in detector.detect(pixels[None])[0]:
             best[o.label] = max(best.get(o.label, 0.0), o.score)  # a kind once per frame: counts are not scored
@@ -211,8 +223,10 @@ def calibrate(data: dict | None = None) -> Calibration:
     text, keyword = search_floors(data, embedder.embed, tuple(round(x, 2) for x in np.arange(0.1, 0.61, 0.02)),
                                   tuple(round(x, 2) for x in np.arange(0.25, 1.01, 0.25)))  # fmt: skip
     return Calibration(
-        tags=pick_precision_floor(tags, GRID, "frames.tag_floor", photos),
-        objects=pick_precision_floor(objects, GRID, "objects.min_score", photos),
+        tags=pick_precision_floor(lambda f: kept_tags(tags, f), GRID, "frames.tag_floor", photos),
+        objects=pick_precision_floor(
+            lambda f: [(ok, i) for s, ok, i in objects if s >= f], GRID, "objects.min_score", photos
+        ),
         text=text,
         keyword=keyword,
     )
