@@ -28,6 +28,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
+from longvid.index import Hits
 from longvid.ingest import LongvidError, MediaError, timecode
 from longvid.llm import Answer
 
@@ -242,10 +243,10 @@ class WebApp:
             return [], [], status_text(f"Search failed: {err}")
         return self._shown(hits)
 
-    def _shown(self, hits: Sequence[SearchHit]) -> tuple[list, list[list], str]:
+    def _shown(self, hits: Hits) -> tuple[list, list[list], str]:
         """(thumbnails with captions, table rows, status line) of search hits."""
         gallery, rows = hits_view(hits)
-        reason = getattr(hits, "reason", "") or "no matching moments"
+        reason = hits.reason or "no matching moments"
         return gallery, rows, "" if hits else status_text(reason)
 
     def timeline(self, scores: Sequence[tuple[float, float, float]], video_id: str | None) -> pd.DataFrame:

@@ -345,6 +345,11 @@ def count_objects(objects: Iterable[DetectedObject]) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+def count_phrases(counts: Mapping[str, int]) -> tuple[str, ...]:
+    """``("3 person", "1 dog")``: one phrase per label, in the mapping's order."""
+    return tuple(f"{n} {label}" for label, n in counts.items())
+
+
 def describe_counts(counts: Mapping[str, int]) -> str:
     """ "3 person, 1 dog" style text, in the mapping's order."""
-    return ", ".join(f"{n} {label}" for label, n in counts.items())
+    return ", ".join(count_phrases(counts))

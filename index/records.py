@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from longvid.encoders.concepts import basic_word
-from longvid.encoders.objects import DetectedObject, count_objects, describe_counts
+from longvid.encoders.objects import DetectedObject, count_objects, count_phrases, describe_counts
 from longvid.ingest.types import TimeSpan, VideoAsset
 
 
@@ -71,7 +71,7 @@ class Event:
         >>> Event("v", 0, TimeSpan(0, 5), tags=("tabby",)).shown
         ('tabby (cat)',)
         """
-        counts = [f"{n} {label}" for label, n in count_objects(self.objects).items()]
+        counts = count_phrases(count_objects(self.objects))
         tags = []
         for tag in self.tags:
             word = basic_word(tag)

@@ -209,12 +209,13 @@ def search(
             return Hits(reason="nothing is indexed in that video or time range")
     rankings: dict[str, list[tuple[int, float]]] = {}
     match = fts_query(query_text, config.max_query_terms)
-    coverage: dict[int, float] = {}  # keyword candidates: share of the query's words each one holds
+    coverage: dict[int, float] = {}  # keyword candidates: share of the query's words each one holds (for its floor)
     if match is not None:
         rankings[KEYWORD_CHANNEL] = [
             (eid, -bm25) for eid, bm25 in catalog.keyword_search(match, depth, video_id, time_range)
         ]
-        coverage = _coverage(catalog, query_text, [eid for eid, _ in rankings[KEYWORD_CHANNEL]], config)
+        if KEYWORD_CHANNEL in config.floors:  # only a floor reads it: no per-term queries otherwise
+            coverage = _coverage(catalog, query_text, [eid for eid, _ in rankings[KEYWORD_CHANNEL]], config)
     dims = catalog.channel_dims()
     for channel, vector in query_vectors.items():
         if channel not in dims:

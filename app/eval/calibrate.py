@@ -18,8 +18,9 @@ which no evaluation uses (the NIAH needles are other photos, sentences and quest
 
 The result is a table per floor and the chosen values, to put in the profile::
 
-    >>> pick_floor([(0.9, True), (0.6, True), (0.5, False), (0.2, False)], [0.1, 0.3, 0.55, 0.8]).floor
-    0.55
+    >>> proposals = [(0.9, True, 0), (0.7, False, 1), (0.4, True, 2)]  # (score, right, photo)
+    >>> pick_precision_floor(lambda f: [(ok, i) for s, ok, i in proposals if s >= f], [0.3, 0.5, 0.8], "x", 3).floor
+    0.8
 """
 
 from __future__ import annotations
@@ -52,20 +53,6 @@ class FloorChoice:
     name: str
     floor: float
     rows: tuple[tuple[float, float, float], ...]  # (floor, precision or true-positive rate, recall or TNR)
-
-
-def pick_floor(scored: Sequence[tuple[float, bool]], grid: Sequence[float], name: str = "") -> FloorChoice:
-    """Balanced accuracy: the floor in ``grid`` with the best mean of the share of positives at or above it
-    and the share of negatives below it (the lowest such floor)."""
-    pos = [s for s, ok in scored if ok]
-    neg = [s for s, ok in scored if not ok]
-    rows = []
-    for floor in grid:
-        tpr = sum(s >= floor for s in pos) / max(len(pos), 1)
-        tnr = sum(s < floor for s in neg) / max(len(neg), 1)
-        rows.append((floor, tpr, tnr))
-    best = max(rows, key=lambda r: (r[1] + r[2], -r[0]))
-    return FloorChoice(name, best[0], tuple(rows))
 
 
 def pick_precision_floor(kept_at: Callable[[float], Sequence[tuple[bool, int]]], grid: Sequence[float], name: str,
