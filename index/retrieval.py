@@ -9,7 +9,9 @@ Each channel ranks events on its own:
 
 Reciprocal-rank fusion scores an event ``sum over channels of 1 / (k0 + rank)`` (``k0 = 60``, rank from 1),
 so agreeing channels beat one channel's favourite: rank 5 in two channels gives ``2/65 = 0.031``, rank 1
-in one channel ``1/61 = 0.016``. Filters (a video, a time range) apply inside every channel. Each hit
+in one channel ``1/61 = 0.016``; equal scores (one channel's first is the other's second) go to the event
+holding more of the query's words, then to the earlier one. Filters (a video, a time range) apply inside
+every channel. Each hit
 carries its ``expand`` neighbouring events on either side and a snippet of its text around the
 query words it matched.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -229,7 +232,13 @@ def search(
                  if _clears(channel, score, coverage.get(eid, 0.0), config)}  # fmt: skip
     fused = rrf({c: [eid for eid, _ in r] for c, r in rankings.items()}, config.k0)
     by_channel = {c: {eid: (rank, score) for rank, (eid, score) in enumerate(r, start=1)} for c, r in rankings.items()}
-    order = sorted((eid for eid in fused if eid in confident), key=lambda eid: (-fused[eid], eid))
+    # equal fused scores (one channel's first is the other's second) go to the moment that holds more of the
+    # question's words (coordination-level matching), then to the earlier one
+    shared = Counter(fused[eid] for eid in confident)
+    tied = [eid for eid in confident if shared[fused[eid]] > 1 and eid not in coverage]
+    if tied and match is not None:
+        coverage.update(_coverage(catalog, query_text, tied, config))
+    order = sorted(confident, key=lambda eid: (-fused[eid], -coverage.get(eid, 0.0), eid))
     if not order:
         return Hits(reason=_no_match(query_text, rankings, coverage, config))
     events = catalog.events_by_id(order[: k + 16])  # a few spare in case some were removed meanwhile

@@ -502,3 +502,18 @@ def test_crash_while_adding_leaves_a_consistent_library(tmp_path, crash):
         assert [v.video_id for v in index.videos()] == present
         index.add_video(*make_video("after", 3))  # the library takes writes again
         assert index.check() == []
+
+
+@pytest.mark.parametrize("floors", [{}, {"keyword": 0.5}])
+def test_equal_fused_scores_go_to_the_moment_holding_more_of_the_words(index, floors):
+    """Keyword ranks B first (both words), text ranks A first: equal fused scores, and B holds more words.
+    Without the tie rule the earlier event, A, would come first; with or without a keyword floor."""
+    video = VideoRecord("ties", "/media/ties.mp4", 20.0, 25.0, 640, 360, True, {"text": "test-enc"})
+    events = [Event("ties", 0, TimeSpan(0, 10), transcript="a horse and two cows in a field"),
+              Event("ties", 1, TimeSpan(10, 20), transcript="a person rides a horse past a dog")]  # fmt: skip
+    vectors = np.array([[1, 0, 0, 0], [0.6, 0.8, 0, 0]], dtype=np.float32)
+    index.add_video(video, events, {"text": vectors})
+    hits = index.search("a person with a horse", {"text": np.array([1, 0, 0, 0], np.float32)}, floors=floors)
+    assert [h.event.index for h in hits] == [1, 0] and hits[0].score == hits[1].score
+    ranks = {h.event.index: {m.channel: m.rank for m in h.matches} for h in hits}
+    assert ranks == {0: {"keyword": 2, "text": 1}, 1: {"keyword": 1, "text": 2}}

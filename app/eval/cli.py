@@ -54,7 +54,8 @@ def _cmd_niah(args: argparse.Namespace) -> int:
 
     work = Path(args.work)
     lengths = [1800.0] if args.quick else args.lengths
-    specs = [HaystackSpec(length_s=s, per_kind=args.per_kind, seed=args.seed) for s in lengths]
+    sized = {"size": args.size} if args.size else {}
+    specs = [HaystackSpec(length_s=s, per_kind=args.per_kind, seed=args.seed, **sized) for s in lengths]
     with Library(work / "library", profile=args.profile) as lib:
         report = run_niah(specs, work, library=lib, progress=args.progress)
     (work / "niah-report.json").write_text(report.to_json())
@@ -122,6 +123,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--per-kind", type=argtypes.count, default=10,
                    help="needles of each kind per haystack (default 10, the most)")  # fmt: skip
     e.add_argument("--seed", type=int, default=0, help="haystack layout seed (default 0)")
+    e.add_argument("--size", type=argtypes.frame_size, metavar="WxH",
+                   help="haystack frame size (default 320x180: small, so that hours build fast)")  # fmt: skip
     e.add_argument("--work", default="niah-work", help="videos, clip pool, library, report (default %(default)s)")
     e.add_argument("--heatmap", help="PNG to draw (default: WORK/niah-heatmap.png)")
     e.add_argument("--profile", default="embedded", help="profile for the evaluation library (default %(default)s)")

@@ -150,7 +150,8 @@ def build_haystack(spec: HaystackSpec, work_dir: str | Path, needles: NeedleSet 
     speech += _distractor_speech(spec, rng, needles.distractor_speech, duration, [t for _, t in speech])
     said = [PlacedNeedle(n, TimeSpan(t, t + _clip_seconds(n)), t / duration) for n, t in sorted(speech, key=_at)]
     placed += [p for p in said if p.needle.kind == "spoken"]
-    stem = f"haystack-{round(spec.length_s)}s-seed{spec.seed}"
+    size = "" if spec.size == HaystackSpec.size else "-{}x{}".format(*spec.size)
+    stem = f"haystack-{round(spec.length_s)}s{size}-seed{spec.seed}"
     audio = work / f"{stem}.wav"
     _write_audio(audio, duration, speech, rng)
     listing = work / f"{stem}.txt"
