@@ -8,6 +8,9 @@
     longvid search "QUERY"         find the moments that match, across the library
     longvid ask "QUESTION"         answer a question, citing the moments (start-end seconds) it rests on
     longvid chapters VIDEO         a video's chapters (--md, --json); longvid summary VIDEO: its overview
+    longvid export VIDEO           its transcript (--transcript srt|vtt|json) or chapters (--chapters
+                                   youtube|json|ffmetadata), to stdout or -o FILE
+    longvid clip VIDEO START END   cut a moment into -o FILE.mp4 (--subtitles mux|burn: the transcript)
     longvid eval mc|niah           multiple-choice accuracy; needle-in-a-video-haystack evaluation
     longvid serve                  the web app (127.0.0.1 by default): add videos, ask, click citations
 
@@ -31,9 +34,10 @@ from longvid.index.records import Overview
 from longvid.ingest import LongvidError, MediaLimits, SegmentConfig, detect_scenes, open_video, probe, timecode
 from longvid.ingest.backends import BACKENDS
 
-from . import argtypes, doctor
+from . import argtypes, doctor, wire
 
 log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # addresses of serve that only this machine reaches
 
 DEFAULT_LIBRARY = "longvid-library"
 
@@ -160,27 +164,29 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
     if (args.query is None) == (args.image is None):
         args.parser.error("give a query in words or --image PICTURE (one of the two)")
-    path = _existing_library(args)
-    if path is None:
-        return 1
-    with Library(path, profile=args.profile) as lib:
-        if args.image is not None:
-            hits = lib.search_image(args.image, k=args.k, video=args.video)
-        else:
-            hits = lib.search(args.query, k=args.k, video=args.video)
+    if args.server and args.image is not None:
+        args.parser.error("--server searches by words; search by --image without it (the picture is read here)")
+    if args.server:
+        found = _remote(args.server, "/api/search", {"query": args.query, "k": args.k, "video": args.video})
+    else:
+        path = _existing_library(args)
+        if path is None:
+            return 1
+        with Library(path, profile=args.profile) as lib:
+            if args.image is not None:
+                hits = lib.search_image(args.image, k=args.k, video=args.video)
+            else:
+                hits = lib.search(args.query, k=args.k, video=args.video)
+        found = wire.hits_json(hits, hits.reason)
     if args.json:
-        out = [{"video_id": h.video_id, "path": h.path, "start_s": h.start_s, "end_s": h.end_s, "score": h.score,
-                "snippet": h.snippet, "thumbnail": str(h.thumbnail) if h.thumbnail else None,
-                "matches": [{"channel": m.channel, "rank": m.rank, "why": m.why} for m in h.matches]}
-               for h in hits]  # fmt: skip
-        print(json.dumps({"hits": out, "reason": hits.reason} if not hits else out, indent=2))
+        print(json.dumps(found, indent=2))
         return 0
-    if not hits:
-        print(hits.reason or "no matching moments")
-    for rank, h in enumerate(hits, start=1):
-        why = "; ".join(f"{m.channel}: {m.why}" for m in h.matches)
-        print(f"{rank:2d}. {Path(h.path).name} {_clock(h.start_s)}-{_clock(h.end_s)}  score {h.score:.4f}")
-        print(f"    {h.snippet.replace(chr(10), ' | ')[:160]}")
+    if not found["hits"]:
+        print(found["reason"] or "no matching moments")
+    for rank, h in enumerate(found["hits"], start=1):
+        why = "; ".join(f"{m['channel']}: {m['why']}" for m in h["matches"])
+        print(f"{rank:2d}. {h['video']} {_clock(h['start_s'])}-{_clock(h['end_s'])}  relevance {h['relevance']:.2f}")
+        print(f"    {h['snippet'].replace(chr(10), ' | ')[:160]}")
         print(f"    ({why})")
     return 0
 
@@ -188,25 +194,44 @@ def _cmd_search(args: argparse.Namespace) -> int:
 def _cmd_ask(args: argparse.Namespace) -> int:
     from .library import Library
 
-    path = _existing_library(args)
-    if path is None:
-        return 1
-    with Library(path, profile=args.profile) as lib:
-        answer = lib.ask(args.question, video=args.video)
-    plan = answer.plan.to_dict() if answer.plan else None
+    if args.server:
+        answer = _remote(args.server, "/api/ask", {"question": args.question, "video": args.video})
+    else:
+        path = _existing_library(args)
+        if path is None:
+            return 1
+        with Library(path, profile=args.profile) as lib:
+            answer = wire.answer_json(lib.ask(args.question, video=args.video))
     if args.json:
-        cites = [{"video_id": c.video_id, "path": c.path, "start_s": c.start_s, "end_s": c.end_s, "quote": c.quote}
-                 for c in answer.citations]  # fmt: skip
-        print(
-            json.dumps({"answer": answer.text, "backend": answer.backend, "plan": plan, "citations": cites}, indent=2)
-        )
+        print(json.dumps(answer, indent=2))
         return 0
-    print(answer.text)
-    for i, c in enumerate(answer.citations, start=1):
-        print(f"  [{i}] {Path(c.path).name} {_clock(c.start_s)}-{_clock(c.end_s)}  (video {c.video_id})")
-    if plan:
-        print(f"  plan: {plan['description']}")
+    print(answer["answer"])
+    for i, c in enumerate(answer["citations"], start=1):
+        print(f"  [{i}] {c['video']} {_clock(c['start_s'])}-{_clock(c['end_s'])}  (video {c['video_id']})")
+    if answer["plan"]:
+        print(f"  plan: {answer['plan']['description']}")
     return 0
+
+
+def _remote(server: str, route: str, body: dict) -> dict:
+    """POST ``body`` to a running ``longvid serve`` (its API key from ``$LONGVID_API_KEY``); its JSON reply,
+    or its error message as a :class:`LongvidError`."""
+    import httpx
+
+    key = os.environ.get("LONGVID_API_KEY")
+    url = server.rstrip("/") + route
+    try:
+        reply = httpx.post(url, json=body, timeout=600, headers={"Authorization": f"Bearer {key}"} if key else {})
+    except httpx.HTTPError as err:
+        raise LongvidError(f"cannot reach longvid serve at {server} ({err})") from None
+    try:
+        data = reply.json()
+    except ValueError:
+        raise LongvidError(f"{url} answered {reply.status_code} without JSON: is it longvid serve?") from None
+    if reply.status_code != 200:
+        message = data.get("error", {}).get("message", reply.text) if isinstance(data, dict) else reply.text
+        raise LongvidError(f"{url}: {message}")
+    return data
 
 
 def _cmd_chapters(args: argparse.Namespace) -> int:
@@ -219,11 +244,11 @@ def _cmd_chapters(args: argparse.Namespace) -> int:
         video = lib.video(args.video)
         overview = lib.overview(video.video_id)
     if args.command == "summary":
-        print(json.dumps(_overview_json(overview), indent=2) if args.json else render_summary(overview, video.path))
+        print(json.dumps(wire.overview_json(overview), indent=2) if args.json else render_summary(overview, video.path))
         return 0
     chapters = overview.chapters
     if args.json:
-        print(json.dumps(_overview_json(overview)["chapters"], indent=2))
+        print(json.dumps(wire.overview_json(overview)["chapters"], indent=2))
     elif args.md:
         print(f"# {Path(video.path).name}\n")
         for c in chapters:
@@ -253,18 +278,52 @@ def render_summary(overview: Overview, path: str) -> str:
     return "\n".join(lines)
 
 
-def _overview_json(overview: Overview) -> dict:
-    def sentences(items):
-        return [{"text": s.text, "start_s": s.span.start_s, "end_s": s.span.end_s} for s in items]
+def _cmd_export(args: argparse.Namespace) -> int:
+    from longvid.ingest.atomic import atomic_path
 
-    return {
-        "video_id": overview.video_id, "duration_s": overview.duration_s, "speech_share": overview.speech_share,
-        "language": overview.language, "sentences": sentences(overview.sentences),
-        "on_screen": list(overview.on_screen), "concepts": list(overview.concepts),
-        "chapters": [{"index": c.index, "start_s": c.span.start_s, "end_s": c.span.end_s, "title": c.title,
-                      "summary": sentences(c.summary), "keyframe_s": c.keyframe_s, "on_screen": list(c.on_screen),
-                      "concepts": list(c.concepts)} for c in overview.chapters],
-    }  # fmt: skip
+    from .exports import export_chapters, export_transcript
+    from .library import Library
+
+    path = _existing_library(args)
+    if path is None:
+        return 1
+    with Library(path, profile=args.profile) as lib:
+        if args.transcript:
+            text = export_transcript(lib, args.video, args.transcript)
+        else:
+            text = export_chapters(lib, args.video, args.chapters)
+    if args.output is None:
+        sys.stdout.write(text)
+        return 0
+    with atomic_path(args.output) as tmp:  # a reader of FILE never sees half of it
+        tmp.write_text(text, encoding="utf-8")
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _cmd_clip(args: argparse.Namespace) -> int:
+    from .clips import export_clip
+    from .library import Library
+
+    given = Path(args.video)
+    if given.is_file() and args.subtitles is None:  # a file, cut as it is: no library needed
+        clip = export_clip(given, args.start, args.end, args.output)
+    else:
+        path = library_path(args)
+        if not (path / "catalog.sqlite").exists():
+            what = "--subtitles come from a library's transcript" if given.is_file() else f"no file {args.video}"
+            print(f"longvid clip: error: {what}, and there is no library at {path}; index the video first: "
+                  f"longvid index --library {path} VIDEO", file=sys.stderr)  # fmt: skip
+            return 1
+        ref = str(given.resolve()) if given.is_file() else args.video  # the library stores absolute paths
+        with Library(path) as lib:
+            clip = lib.export_clip(ref, args.start, args.end, args.output, subtitles=args.subtitles is not None,
+                                   burn=args.subtitles == "burn")  # fmt: skip
+    how = "stream copy" if clip.method == "copy" else "re-encoded"
+    if args.subtitles:
+        how += f", {clip.cues} subtitle cues {'burned in' if args.subtitles == 'burn' else 'muxed'}"
+    print(f"wrote {clip.path}: {_clock(clip.start_s)}-{_clock(clip.end_s)}, {clip.duration_s:.3f} s ({how})")
+    return 0
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -278,9 +337,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         if not password:
             args.parser.error("--auth must be USER:PASSWORD")
         auth = (user, password)
+    api_key = args.api_key or os.environ.get("LONGVID_API_KEY") or None
+    if api_key is None and args.host not in LOOPBACK:
+        log.warning("serving the API on %s without --api-key: anyone who can reach it can use it", args.host)
     with Library(library_path(args), profile=args.profile) as lib:
-        print(f"longvid: serving {lib.root} on http://{args.host}:{args.port} (videos from {', '.join(roots)})")
-        launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth)
+        print(f"longvid: serving {lib.root} on http://{args.host}:{args.port} (videos from {', '.join(roots)});"
+              f" API at /api and /v1, reference at /docs")  # fmt: skip
+        launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth, api_key=api_key)
     return 0
 
 
@@ -364,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def reader_options(p: argparse.ArgumentParser) -> None:  # what search and ask share
         p.add_argument("--video", help="only this video id")
+        p.add_argument("--server", default=os.environ.get("LONGVID_SERVER"),
+                       help="ask a running longvid serve at this URL instead of opening the library here: answers "
+                       "in milliseconds, the models already loaded (default: $LONGVID_SERVER)")  # fmt: skip
         p.add_argument("--library", help=lib_help)
         p.add_argument("--profile", help="default: the profile the library was built with")
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -401,6 +467,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     p.set_defaults(func=_cmd_chapters, md=False)
 
+    from .exports import CHAPTER_FORMATS, TRANSCRIPT_FORMATS
+
+    p = sub.add_parser("export", help="write a video's transcript (subtitles, JSON) or chapters to a file",
+                       description="Write a video's transcript or its chapters, to stdout or -o FILE. One kind "
+                       "per call: give --transcript or --chapters (run twice for both). YouTube lines start at "
+                       "0:00 even when the first chapter starts later.")  # fmt: skip
+    p.add_argument("video", help="video id, id prefix, path or file name")
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--transcript", choices=list(TRANSCRIPT_FORMATS),
+                      help="SubRip, WebVTT, or JSON with word times")  # fmt: skip
+    kind.add_argument("--chapters", choices=list(CHAPTER_FORMATS),
+                      help="YouTube description lines, JSON, or FFmpeg metadata (ffmpeg -map_chapters)")  # fmt: skip
+    p.add_argument("-o", "--output", metavar="FILE", help="write FILE (atomically) instead of printing")
+    p.add_argument("--library", help=lib_help)
+    p.add_argument("--profile", help="default: the profile the library was built with")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("clip", help="cut a moment of a video into a new file (stream copy on a keyframe)")
+    p.add_argument("video", help="a video file, or a library video's id, id prefix, path or file name")
+    p.add_argument("start", type=argtypes.clock, help="where the clip starts: seconds, MM:SS or HH:MM:SS")
+    p.add_argument("end", type=argtypes.clock, help="where it ends (past the video's end: its end)")
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="the clip to write: .mp4, .m4v or .mov")
+    p.add_argument("--subtitles", choices=["mux", "burn"],
+                   help="add the library's transcript: as a subtitle stream, or burned into the picture")  # fmt: skip
+    p.add_argument("--library", help=lib_help)
+    p.set_defaults(func=_cmd_clip)
+
     p = sub.add_parser("serve", help="the web app: add videos, ask questions, click citations to seek")
     p.add_argument("--library", help=lib_help)
     p.add_argument("--profile", help="default: the library's own, else auto")
@@ -408,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=argtypes.port, default=7860, help="port (default %(default)s)")
     p.add_argument("--root", action="append", help="folder videos may be added from (repeatable; default: cwd)")
     p.add_argument("--auth", help="USER:PASSWORD required to use the app")
+    p.add_argument("--api-key", help="bearer token the HTTP API requires (default: $LONGVID_API_KEY; none on loopback)")
     p.set_defaults(func=_cmd_serve, parser=p)
 
     for command in entry_points(group="longvid.commands"):  # optional subpackages' commands (longvid eval)

@@ -21,10 +21,13 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import queue
+import threading
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -32,6 +35,7 @@ from tqdm.auto import tqdm
 from longvid.ingest import MediaError, MediaLimits, VideoAsset, open_video
 
 from .library import AddResult, Library
+from .pipeline import Progress
 
 log = logging.getLogger(__name__)
 
@@ -226,11 +230,11 @@ def _build_in_worker(asset: VideoAsset):
     return _WORKER["indexer"].build(asset)
 
 
-def _index_one(library: Library, path: Path, retries: int) -> JobResult:
+def _index_one(library: Library, path: Path, retries: int, on_progress: Progress | None = None) -> JobResult:
     start = time.perf_counter()
     for attempt in itertools.count(1):
         try:
-            added = library.add(path)
+            added = library.add(path, on_progress=on_progress)
         except (MediaError, *RETRYABLE) as err:
             again, reason = _verdict(path, err, attempt, retries)
             if not again:
@@ -238,6 +242,91 @@ def _index_one(library: Library, path: Path, retries: int) -> JobResult:
         else:
             return _indexed(library, path, added, attempt, start)
     raise AssertionError  # itertools.count never ends
+
+
+@dataclass
+class QueuedJob:
+    """One video waiting in or going through an :class:`IndexQueue`; ``progress`` runs from 0 to 1 over
+    decoding, speech and storing (:meth:`~longvid.app.pipeline.Indexer.build`)."""
+
+    id: str
+    path: str
+    state: str = "queued"  # "queued", "running", "done" or "failed"
+    stage: str = ""
+    progress: float = 0.0
+    video_id: str | None = None
+    status: str | None = None  # "indexed" or "skipped" when done
+    events: int | None = None
+    error: str | None = None
+    created_at: float = field(default_factory=time.time)
+    finished_at: float | None = None
+
+
+class IndexQueue:
+    """Videos indexed one at a time on a worker thread, as the batch job indexes each file (retries,
+    failures recorded in the catalog): the single writer of a serving process (API jobs, a watched folder).
+
+    >>> with Library("LIBRARY") as lib:                                        # doctest: +SKIP
+    ...     jobs = IndexQueue(lib)
+    ...     job = jobs.submit("talk.mp4")
+    ...     jobs.wait(job.id); jobs.get(job.id).state
+    'done'
+    """
+
+    def __init__(self, library: Library, retries: int = 1):
+        self.library, self.retries = library, retries
+        self._jobs: dict[str, QueuedJob] = {}
+        self._done = threading.Condition()
+        self._queue: queue.Queue[QueuedJob | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._work, name="longvid-index-queue", daemon=True)
+        self._thread.start()
+
+    def submit(self, path: str | Path) -> QueuedJob:
+        job = QueuedJob(uuid.uuid4().hex[:12], str(path))
+        with self._done:
+            self._jobs[job.id] = job
+        self._queue.put(job)
+        return job
+
+    def get(self, job_id: str) -> QueuedJob | None:
+        with self._done:
+            return self._jobs.get(job_id)
+
+    def wait(self, job_id: str, timeout_s: float | None = None) -> bool:
+        """Whether the job finished (done or failed) within ``timeout_s``."""
+        with self._done:
+            return self._done.wait_for(lambda: self._jobs[job_id].finished_at is not None, timeout_s)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop after the video being indexed (queued ones are dropped: a restart finds them again)."""
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+
+    def _work(self) -> None:
+        while (job := self._queue.get()) is not None:
+            job.state = "running"
+
+            def report(stage: str, fraction: float, job: QueuedJob = job) -> None:
+                job.stage, job.progress = stage, round(min(max(fraction, 0.0), 1.0), 3)
+
+            try:
+                result = _index_one(self.library, Path(job.path), self.retries, report)
+            except Exception as err:  # the worker outlives one bad video (not bad input: that is a result)
+                log.exception("indexing %s failed", job.path)
+                result = JobResult(Path(job.path), "failed", None, 0, 1, 0.0, f"{type(err).__name__}: {err}")
+            with self._done:
+                if result.status == "failed":
+                    job.state, job.error = "failed", result.reason
+                else:
+                    job.state, job.stage, job.progress = "done", "done", 1.0
+                    job.video_id, job.status, job.events = result.video_id, result.status, result.events
+                job.finished_at = time.time()
+                self._done.notify_all()
 
 
 def summary_table(results: Sequence[JobResult]) -> str:

@@ -33,9 +33,10 @@ from longvid.ingest.atomic import atomic_write_bytes
 from longvid.llm import NO_MATCH, Answer, AnswerBackend, BackendOptions, Evidence, create_backend
 from longvid.llm.planner import Planner
 
+from .clips import ClipError, ClipResult, export_clip, export_reel
 from .memory import build_overview, context_text
 from .operations import run_plan, span_events
-from .pipeline import BuiltVideo, Indexer
+from .pipeline import BuiltVideo, Indexer, Progress
 from .profiles import Profile, ProfileError, load_profile, profile_from_dict
 
 log = logging.getLogger(__name__)
@@ -123,12 +124,16 @@ class Library:
     def close(self) -> None:
         self.index.close()
 
-    def add(self, video_path: str | Path, progress: bool | None = None) -> AddResult:
-        """Index one video (a no-op when its content is already in the library)."""
+    def add(
+        self, video_path: str | Path, progress: bool | None = None, on_progress: Progress | None = None
+    ) -> AddResult:
+        """Index one video (a no-op when its content is already in the library); ``progress`` turns the
+        progress bars on or off, ``on_progress(stage, fraction)`` hears how far it is (see
+        :meth:`Indexer.build`)."""
         if progress is not None:
             self.indexer.show_progress = progress
         asset = open_video(video_path, self.limits)
-        return self.skipped(asset.video_id, asset.path) or self.store(self.indexer.build(asset))
+        return self.skipped(asset.video_id, asset.path) or self.store(self.indexer.build(asset, on_progress))
 
     def skipped(self, video_id: str, path: Path) -> AddResult | None:
         """The "skipped" result when ``video_id`` is already in the library, else None."""
@@ -271,8 +276,9 @@ class Library:
         """Turns questions into plans (grammar, then nearest example questions embedded by the text model)."""
         return Planner(self.indexer.text_embedder.embed)
 
-    def ask(self, question: str, video: str | None = None) -> Answer:
-        """Answer ``question`` about the library (or one ``video`` id), citing the moments it rests on.
+    def ask(self, question: str, video: str | None = None, time_range: TimeSpan | None = None) -> Answer:
+        """Answer ``question`` about the library (or one ``video`` id), citing the moments it rests on;
+        ``time_range`` keeps a lookup inside that span (the operations take their span from the question).
 
         The question first becomes a :class:`~longvid.llm.planner.Plan` (``Answer.plan``): counts, first /
         last / every occurrence, a time span, what comes before or after something, an overview, or across
@@ -293,14 +299,14 @@ class Library:
         if plan.kind != "lookup":
             return run_plan(self, plan, record)
         only = record or (videos[0] if len(videos) == 1 else None)  # a one-video library: that video
-        return dataclasses.replace(self._lookup(question, only.video_id if only else None), plan=plan)
+        return dataclasses.replace(self._lookup(question, only.video_id if only else None, time_range), plan=plan)
 
-    def _lookup(self, question: str, video: str | None) -> Answer:
+    def _lookup(self, question: str, video: str | None, time_range: TimeSpan | None = None) -> Answer:
         cfg = self.profile.answer
-        hits = self.search(question, k=cfg.moments, video=video)
+        hits = self.search(question, k=cfg.moments, video=video, time_range=time_range)
         scores = {h.event.event_id: h.score for h in hits}
         record = self.index.video(video) if video else None
-        short = record is not None and record.duration_s <= cfg.whole_video_s
+        short = record is not None and record.duration_s <= cfg.whole_video_s and time_range is None
         if not hits and not (short and self.answerer.name != "extractive"):  # a model may still read a short video
             return Answer(f"{NO_MATCH} ({hits.reason})" if hits.reason else NO_MATCH, (), cfg.backend)
         if short:
@@ -340,6 +346,33 @@ class Library:
             cache_dir=self.root / "tokens",
         )
         return create_backend(cfg.backend, options)
+
+    def export_clip(self, video_ref: str, start_s: float, end_s: float, out: str | Path, subtitles: bool = False,
+                    burn: bool = False) -> ClipResult:  # fmt: skip
+        """Cut ``start_s``–``end_s`` of the video ``video_ref`` names (see :meth:`video`) from its file into
+        ``out`` (see :func:`~longvid.app.clips.export_clip`). ``subtitles`` adds its stored transcript as a
+        subtitle stream; ``burn`` draws it into the picture instead. Raises :class:`~longvid.app.clips.ClipError`
+        when the file it was indexed from is gone."""
+        record, source = self._source_file(video_ref)
+        transcript = self.index.transcript(record.video_id) if subtitles or burn else None
+        return export_clip(source, start_s, end_s, out, subtitles=transcript, burn=burn)
+
+    def export_answer(self, answer: Answer, out: str | Path, title_cards: bool = True) -> ClipResult:
+        """A highlight reel of the moments ``answer`` cites, in its order, each after a title card unless
+        ``title_cards`` is False (see :func:`~longvid.app.clips.export_reel`)."""
+        if not answer.citations:
+            raise ClipError(f"the answer cites no moment, so there is no reel to write to {out}")
+        moments = [(self._source_file(c.video_id)[1], c.start_s, c.end_s) for c in answer.citations]
+        return export_reel(moments, out, title_cards=title_cards)
+
+    def _source_file(self, video_ref: str) -> tuple[VideoRecord, Path]:
+        """The video ``video_ref`` names and the file it was indexed from, which must still be there."""
+        record = self.video(video_ref)
+        path = Path(record.path)
+        if not path.is_file():
+            raise ClipError(f"video {record.video_id} ({path.name}) cannot be cut: the source file is missing: "
+                            f"{path} (put it back, or index it where it is now)")  # fmt: skip
+        return record, path
 
     def thumbnail_path(self, video_id: str, event_index: int) -> Path:
         return self.root / "thumbs" / video_id / f"{event_index:05d}.jpg"

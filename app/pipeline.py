@@ -35,7 +35,7 @@ import logging
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -69,6 +69,8 @@ from .profiles import Profile
 
 log = logging.getLogger(__name__)
 
+FRAMES_SHARE, SPEECH_SHARE = 0.5, 0.9  # progress reported at the end of the visual pass and of speech
+Progress = Callable[[str, float], None]  # (stage, overall fraction done)
 THUMB_SIDE = 480  # longer side of stored thumbnails (px): the analysed frame itself, which the detector reads
 DETECT_BATCH = 8  # frames per detector call: its activations at 416 px take tens of MB a frame
 STILL_LEVELS = 1.5  # mean grey difference (0-255) below which a frame repeats the last one analysed
@@ -173,16 +175,21 @@ class Indexer:
         return SpeechRecognizer(self.profile.speech)
 
     # -- the pipeline ------------------------------------------------------------------------------
-    def build(self, asset: VideoAsset) -> BuiltVideo:
+    def build(self, asset: VideoAsset, on_progress: Progress | None = None) -> BuiltVideo:
+        """Index one video; ``on_progress(stage, fraction)`` hears how far it is: ``"frames"`` from 0 to
+        :data:`FRAMES_SHARE`, ``"speech"`` up to :data:`SPEECH_SHARE`, then ``"moments"`` (detection,
+        embeddings, memory) up to 1."""
+        report = on_progress or _ignore
         seconds: dict[str, float] = {}
         spool = ThumbnailSpool()
         try:
             start = time.perf_counter()
-            scenes, keyframes = self._visual_pass(asset, seconds, spool)
+            scenes, keyframes = self._visual_pass(asset, seconds, spool, report)
             seconds["visual_total"] = time.perf_counter() - start
 
             start = time.perf_counter()
-            transcript = self._transcript(asset)
+            transcript = self._transcript(asset, report)
+            report("moments", SPEECH_SHARE)
             seconds["speech"] = time.perf_counter() - start
             spans = split_spans((s.span for s in scenes), self.profile.events.max_event_s)
             times = [k.time_s for k in keyframes]  # sorted: frames are decoded in presentation order
@@ -236,7 +243,7 @@ class Indexer:
                           overview, seconds, len(keyframes), analysed)  # fmt: skip
 
     def _visual_pass(
-        self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool
+        self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool, report: Progress
     ) -> tuple[list[Scene], list[Keyframe]]:
         cfg = self.profile.frames
         segmenter = Segmenter(SegmentConfig(fps=cfg.analysis_fps, min_scene_s=self.profile.events.min_scene_s,
@@ -265,6 +272,7 @@ class Indexer:
             if chosen:
                 keyframes.extend(self._encode(batch, chosen, repeats, keyframes[-1:], clock, spool))
             deadline.check()
+            report("frames", FRAMES_SHARE * _share(float(batch.timestamps_s[-1]), asset.duration_s))
             tick = time.perf_counter()
         seconds.update(clock)  # keyframes is never empty: the first decoded frame is always encoded
         return segmenter.scenes(asset.duration_s), keyframes
@@ -320,7 +328,7 @@ class Indexer:
                 out.update((i, objects) for (i, _), objects in zip(part, found, strict=True))
         return out
 
-    def _transcript(self, asset: VideoAsset) -> list[TranscriptSegment]:
+    def _transcript(self, asset: VideoAsset, report: Progress) -> list[TranscriptSegment]:
         subtitles = find_subtitles(asset)
         if subtitles:
             log.info("%s: using %d subtitle cues instead of speech recognition", asset.path.name, len(subtitles))
@@ -336,6 +344,9 @@ class Indexer:
         for segment in self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress):
             segments.append(segment)
             deadline.check()
+            report(
+                "speech", FRAMES_SHARE + (SPEECH_SHARE - FRAMES_SHARE) * _share(segment.span.end_s, asset.duration_s)
+            )
         return segments
 
 
@@ -431,3 +442,11 @@ def _jpeg(pixels: np.ndarray) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=80)
     return buf.getvalue()
+
+
+def _share(t_s: float, duration_s: float) -> float:
+    return min(1.0, t_s / duration_s) if duration_s > 0 else 1.0
+
+
+def _ignore(stage: str, fraction: float) -> None:
+    """The progress listener when nobody listens."""

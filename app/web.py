@@ -21,24 +21,29 @@ import html
 import logging
 import re
 import shutil
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
 import pandas as pd
+import uvicorn
 
 from longvid.index import Hits
 from longvid.ingest import LongvidError, MediaError, timecode
 from longvid.llm import Answer
 
-from .jobs import VIDEO_SUFFIXES
+from .api import create_app
+from .jobs import VIDEO_SUFFIXES, IndexQueue
 from .library import Library, SearchHit
 
 log = logging.getLogger(__name__)
 
 ALL_VIDEOS = "All videos"
 MAX_UPLOAD_BYTES = 4 << 30  # 4 GiB
+DEFAULT_PORT = 7860
 UPLOADS = "uploads"  # LIBRARY/uploads holds uploaded videos
 THUMBS = "thumbs"  # LIBRARY/thumbs holds the moments' keyframe JPEGs
 MAX_IMAGE_PIXELS = 40_000_000  # a picture to search by is refused above 40 megapixels
@@ -348,11 +353,44 @@ def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks
     return ui
 
 
+class Served:
+    """A running ``longvid serve``: its URL, and :meth:`close` to stop it (and its indexing jobs)."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread | None, url: str, jobs: IndexQueue):
+        self.server, self.thread, self.url, self.jobs = server, thread, url, jobs
+
+    def close(self) -> None:
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(10)
+        self.jobs.close()
+
+
 def launch(ui: gr.Blocks, library: Library, allowed_roots: Sequence[str | Path], host: str = "127.0.0.1",
            port: int | None = None, auth: tuple[str, str] | None = None, block: bool = True,
-           max_upload: int = MAX_UPLOAD_BYTES):  # fmt: skip
-    """Serve ``ui``; files are served only from ``allowed_roots`` and the library's thumbnails and uploads
-    (never its catalog)."""
+           max_upload: int = MAX_UPLOAD_BYTES, api_key: str | None = None) -> Served:  # fmt: skip
+    """Serve ``ui`` at ``/`` and the HTTP API (:mod:`longvid.app.api`, ``api_key`` guarding it) on one port;
+    files are served only from ``allowed_roots`` and the library's thumbnails and uploads (never its
+    catalog). ``block=False`` returns once the server is listening."""
     paths = [str(Path(r).resolve()) for r in allowed_roots] + [str(d) for d in served_library_dirs(library)]
-    return ui.launch(server_name=host, server_port=port, auth=auth, allowed_paths=paths, head=SEEK_SCRIPT,
-                     max_file_size=max_upload, prevent_thread_lock=not block, quiet=True)  # fmt: skip
+    jobs = IndexQueue(library)
+    app = create_app(library, allowed_roots, api_key=api_key, jobs=jobs)
+    app = gr.mount_gradio_app(app, ui, path="/", auth=auth, allowed_paths=paths, head=SEEK_SCRIPT,
+                              max_file_size=max_upload, server_name=host, server_port=port or DEFAULT_PORT)  # fmt: skip
+    config = uvicorn.Config(app, host=host, port=port or DEFAULT_PORT, log_level="warning", timeout_graceful_shutdown=2)
+    server = uvicorn.Server(config)
+    url = f"http://{host}:{config.port}"
+    if block:
+        try:
+            server.run()
+        finally:
+            jobs.close()
+        return Served(server, None, url, jobs)
+    thread = threading.Thread(target=server.run, name="longvid-serve", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise OSError(f"longvid serve could not listen on {host}:{config.port}")
+        time.sleep(0.05)
+    return Served(server, thread, url, jobs)

@@ -10,6 +10,35 @@ they are; cues with no text are dropped. Files that are not UTF-8 are decoded as
 warning), UTF-16 files need their byte-order mark. A malformed cue raises
 :class:`~longvid.ingest.errors.SubtitleError` naming the file and line; ``strict=False`` skips such cues
 with a warning instead, and still raises when nothing valid is left.
+
+Writing goes the other way: :func:`format_srt` and :func:`format_vtt` turn segments into file text that
+:func:`read_subtitles` reads back to the same spans (to the millisecond) and texts::
+
+    >>> from longvid.ingest.types import TimeSpan, TranscriptSegment
+    >>> segs = [TranscriptSegment("v1", TimeSpan(1.0, 2.5), "Hello world"),
+    ...         TranscriptSegment("v1", TimeSpan(3725.25, 3727.0), "an hour in\\nsecond line")]
+    >>> print(format_srt(segs))
+    1
+    00:00:01,000 --> 00:00:02,500
+    Hello world
+    <BLANKLINE>
+    2
+    01:02:05,250 --> 01:02:07,000
+    an hour in
+    second line
+    <BLANKLINE>
+    >>> print(format_vtt(segs[:1]))
+    WEBVTT
+    <BLANKLINE>
+    00:00:01.000 --> 00:00:02.500
+    Hello world
+    <BLANKLINE>
+
+Cue text is written so that it cannot break the format: whitespace inside a line is collapsed and blank
+lines are dropped (a blank line ends a cue). WebVTT escapes ``&``, ``<`` and ``>`` as entities, which
+also keeps ``-->`` out of its cue text; SubRip has no escapes, so there ``-->`` becomes ``->`` and
+markup-like text (``<i>``) is left as it is, for players to read as markup. Segments with no text are
+left out (a cue needs some); cues are written in time order.
 """
 
 from __future__ import annotations
@@ -17,6 +46,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +55,7 @@ import av.error
 
 from .errors import SubtitleError
 from .probe import TEXT_SUBTITLE_CODECS, open_container
-from .types import TimeSpan, TranscriptSegment
+from .types import TimeSpan, TranscriptSegment, timecode
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +65,7 @@ _MISSING_DURATION_S = 5.0  # longest a cue without a duration is assumed to stay
 _TIME = r"(?:(\d+):)?(\d{1,2}):(\d{1,2})[,.](\d{1,3})"
 _TIMING = re.compile(rf"^\s*{_TIME}\s*-->\s*{_TIME}(?:\s+.*)?$")
 _TAG = re.compile(r"<[^>]*>|\{\\[^}]*\}")
+_ARROW = re.compile(r"-{2,}>")  # "-->" (or "--->") in SubRip text would read as a timing line
 
 
 @dataclass(frozen=True)
@@ -110,6 +141,39 @@ def read_embedded_subtitles(
         span = TimeSpan(max(0.0, start), max(0.0, start + duration))
         segments.append(TranscriptSegment(video_id, span, text, source="subtitle", language=language))
     return sorted(segments, key=lambda s: s.span)
+
+
+def format_srt(segments: Iterable[TranscriptSegment]) -> str:
+    """SubRip file text: numbered cues ``HH:MM:SS,mmm --> HH:MM:SS,mmm`` in time order, a blank line between."""
+    blocks = [
+        f"{n}\n{_stamp(c.span.start_s, ',')} --> {_stamp(c.span.end_s, ',')}\n{c.text}\n"
+        for n, c in enumerate(_cues(segments, vtt=False), start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def format_vtt(segments: Iterable[TranscriptSegment]) -> str:
+    """WebVTT file text: the ``WEBVTT`` header, then cues ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` in time order."""
+    blocks = [
+        f"{_stamp(c.span.start_s, '.')} --> {_stamp(c.span.end_s, '.')}\n{c.text}\n" for c in _cues(segments, vtt=True)
+    ]
+    return "\n".join(["WEBVTT\n", *blocks])
+
+
+def _stamp(t_s: float, separator: str) -> str:
+    """``HH:MM:SS<separator>mmm``: SubRip separates milliseconds with a comma, WebVTT with a dot."""
+    return timecode(t_s, hours=True, decimals=3).replace(".", separator)
+
+
+def _cues(segments: Iterable[TranscriptSegment], vtt: bool) -> list[_Cue]:
+    """The segments as cues in time order, their text made safe for the format; text-less ones left out."""
+    cues = []
+    for seg in sorted(segments, key=lambda s: s.span):
+        lines = (" ".join(line.split()) for line in seg.text.splitlines())
+        text = "\n".join(line for line in lines if line)
+        if text:
+            cues.append(_Cue(seg.span, html.escape(text, quote=False) if vtt else _ARROW.sub("->", text)))
+    return cues
 
 
 def _read_text(path: Path) -> str:

@@ -69,7 +69,7 @@ def test_cli_index_and_search(demo_library, tmp_path, capsys):
     assert main(["index", "--library", root, "--no-progress", str(DEMO)]) == 0
     assert "skipped" in capsys.readouterr().out
     assert main(["search", "--library", root, "--json", "-k", "2", "lighthouse deadline"]) == 0
-    hits = json.loads(capsys.readouterr().out)
+    hits = json.loads(capsys.readouterr().out)["hits"]
     assert abs(hits[0]["start_s"] - 24.0) <= 2.0 and Path(hits[0]["thumbnail"]).exists()
     bad = tmp_path / "broken.mp4"
     bad.write_text("nope")

@@ -58,7 +58,7 @@ def test_cli_search_by_image(demo_library, tmp_path, capsys):
     Image.fromarray(skimage.data.coffee()).save(path)
     root = str(demo_library.root)
     assert main(["search", "--library", root, "--image", str(path), "-k", "1", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["start_s"] == 48.0
+    assert json.loads(capsys.readouterr().out)["hits"][0]["start_s"] == 48.0
     with pytest.raises(SystemExit) as both:
         main(["search", "--library", root, "--image", str(path), "coffee"])
     assert both.value.code == 2 and "one of the two" in capsys.readouterr().err
