@@ -142,6 +142,48 @@ def _cmd_index(args: argparse.Namespace) -> int:
     return 1 if any(r.status == "failed" for r in results) else 0
 
 
+def _cmd_watch(args: argparse.Namespace) -> int:
+    import threading
+
+    from .jobs import index_file
+    from .library import Library
+    from .watch import FolderWatcher
+
+    with Library(library_path(args), profile=args.profile) as lib:
+
+        def index(path: Path) -> None:
+            r = index_file(lib, path, args.retries)
+            line = f"{r.status:8} {r.events:4d} events  {r.seconds:6.1f} s  {path}"
+            print(line if r.status != "failed" else f"{line}\n  failed: {r.reason}", flush=True)
+
+        watchers = [FolderWatcher(folder, index, args.recursive, settle_s=args.settle) for folder in args.folders]
+        print(f"longvid: watching {', '.join(str(w.folder) for w in watchers)} into {lib.root} (Ctrl-C stops)",
+              flush=True)  # fmt: skip
+        stop = threading.Event()
+        threads = [threading.Thread(target=w.run, args=(stop,), daemon=True) for w in watchers[1:]]
+        for thread in threads:
+            thread.start()
+        try:
+            watchers[0].run(stop)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(10)
+    return 0
+
+
+def _cmd_remove(args: argparse.Namespace) -> int:
+    from .library import Library
+
+    path = _existing_library(args)
+    if path is None:
+        return 1
+    with Library(path) as lib:
+        record = lib.remove(args.video)
+    print(f"removed {Path(record.path).name} ({record.video_id}) from {path}; the file itself is untouched")
+    return 0
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from .library import Library
 
@@ -343,7 +385,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     with Library(library_path(args), profile=args.profile) as lib:
         print(f"longvid: serving {lib.root} on http://{args.host}:{args.port} (videos from {', '.join(roots)});"
               f" API at /api and /v1, reference at /docs")  # fmt: skip
-        launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth, api_key=api_key)
+        watched = [Path(d) for d in args.watch or ()]
+        for folder in watched:
+            if not folder.is_dir():
+                args.parser.error(f"--watch {folder}: not a folder")
+        roots += [str(d) for d in watched]  # what is watched is served too
+        launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth, api_key=api_key,
+               watch=watched)  # fmt: skip
     return 0
 
 
@@ -434,6 +482,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--profile", help="default: the profile the library was built with")
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
+    p = sub.add_parser("watch", help="index new and changed videos in folders as they appear (until Ctrl-C)")
+    p.add_argument("folders", nargs="+", help="folders to watch")
+    p.add_argument("-r", "--recursive", action="store_true", help="their subfolders too")
+    p.add_argument("--settle", type=argtypes.positive, default=5.0,
+                   help="seconds a file must stay unchanged before it is indexed (default %(default)s)")  # fmt: skip
+    p.add_argument("--retries", type=argtypes.count_or_zero, default=1, help="retries after an I/O error (default 1)")
+    p.add_argument("--library", help=lib_help)
+    p.add_argument("--profile", help="embedded, gpu, auto or a .toml file (default: the library's own, else auto)")
+    p.set_defaults(func=_cmd_watch)
+
+    p = sub.add_parser("remove", help="delete a video's entry from the library (the file itself is kept)")
+    p.add_argument("video", help="video id, id prefix, path or file name")
+    p.add_argument("--library", help=lib_help)
+    p.set_defaults(func=_cmd_remove)
+
     p = sub.add_parser("check", help="check a library's integrity: SQLite, vectors vs events, orphan files")
     p.add_argument("--library", help=lib_help)
     p.add_argument("--repair", action="store_true", help="delete orphan files (the catalog is never changed)")
@@ -502,6 +565,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", action="append", help="folder videos may be added from (repeatable; default: cwd)")
     p.add_argument("--auth", help="USER:PASSWORD required to use the app")
     p.add_argument("--api-key", help="bearer token the HTTP API requires (default: $LONGVID_API_KEY; none on loopback)")
+    p.add_argument("--watch", action="append", metavar="DIR",
+                   help="index new and changed videos in this folder as they appear (repeatable)")  # fmt: skip
     p.set_defaults(func=_cmd_serve, parser=p)
 
     for command in entry_points(group="longvid.commands"):  # optional subpackages' commands (longvid eval)

@@ -94,7 +94,7 @@ def run_index_job(
         if workers == 1 and ray is None:
             results = []
             for path in files:
-                results.append(_index_one(library, path, retries))
+                results.append(index_file(library, path, retries))
                 bar.update(1)
             return results
         return _index_parallel(library, files, retries, workers, bar, ray)
@@ -230,7 +230,10 @@ def _build_in_worker(asset: VideoAsset):
     return _WORKER["indexer"].build(asset)
 
 
-def _index_one(library: Library, path: Path, retries: int, on_progress: Progress | None = None) -> JobResult:
+def index_file(library: Library, path: Path, retries: int, on_progress: Progress | None = None) -> JobResult:
+    """Index one file as the batch job does: skipped when its content is in the library, bad input failed at
+    once, I/O and runtime errors retried ``retries`` times, a failure recorded in the catalog (and cleared
+    by a later success)."""
     start = time.perf_counter()
     for attempt in itertools.count(1):
         try:
@@ -315,7 +318,7 @@ class IndexQueue:
                 job.stage, job.progress = stage, round(min(max(fraction, 0.0), 1.0), 3)
 
             try:
-                result = _index_one(self.library, Path(job.path), self.retries, report)
+                result = index_file(self.library, Path(job.path), self.retries, report)
             except Exception as err:  # the worker outlives one bad video (not bad input: that is a result)
                 log.exception("indexing %s failed", job.path)
                 result = JobResult(Path(job.path), "failed", None, 0, 1, 0.0, f"{type(err).__name__}: {err}")

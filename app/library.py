@@ -156,6 +156,10 @@ class Library:
             self.record_profile()
             self._write_thumbnails(built.video.video_id, built.thumbnails)
             self.index.add_video(built.video, built.events, built.vectors, built.transcript, built.overview)
+            for old in self.index.videos():  # the file at this path was another content before: that entry's
+                if old.video_id != built.video.video_id and _same_file(old.path, path):  # moments are gone
+                    log.info("%s changed: its entry %s is replaced by %s", path, old.video_id, built.video.video_id)
+                    self.remove(old.video_id)
         return AddResult(built.video.video_id, path, "indexed", len(built.events), built)
 
     def check(self, repair: bool = False) -> list[str]:
@@ -279,6 +283,7 @@ class Library:
     def ask(self, question: str, video: str | None = None, time_range: TimeSpan | None = None) -> Answer:
         """Answer ``question`` about the library (or one ``video`` id), citing the moments it rests on;
         ``time_range`` keeps a lookup inside that span (the operations take their span from the question).
+        A cited video whose source file is gone is still answered from the index, and the answer says so.
 
         The question first becomes a :class:`~longvid.llm.planner.Plan` (``Answer.plan``): counts, first /
         last / every occurrence, a time span, what comes before or after something, an overview, or across
@@ -287,6 +292,14 @@ class Library:
         """
         if not question.strip():
             raise QueryError("the question is empty; ask something about the videos")
+        answer = self._ask(question, video, time_range)
+        gone = sorted({c.path for c in answer.citations if c.path and not Path(c.path).is_file()})
+        if not gone:
+            return answer
+        notes = "".join(f"\n(the source file is missing: {path}; answered from the index)" for path in gone)
+        return dataclasses.replace(answer, text=answer.text + notes)
+
+    def _ask(self, question: str, video: str | None, time_range: TimeSpan | None) -> Answer:
         record = self.video(video) if video else None
         videos = [record] if record else self.videos()
         plan = self.planner.plan(question, videos[0].duration_s if len(videos) == 1 else None)
@@ -374,6 +387,16 @@ class Library:
                             f"{path} (put it back, or index it where it is now)")  # fmt: skip
         return record, path
 
+    def remove(self, video: str) -> VideoRecord:
+        """Delete ``video`` (an id, id prefix, path or file name) from the library: its catalog entry (events,
+        transcript, vectors, chapters), its thumbnails and cached visual tokens. The source file is not touched."""
+        record = self.video(video)
+        self.index.remove_video(record.video_id)
+        for folder in (self.root / "thumbs" / record.video_id, self.root / "tokens" / record.video_id):
+            shutil.rmtree(folder, ignore_errors=True)
+        log.info("removed %s (%s)", record.path, record.video_id)
+        return record
+
     def thumbnail_path(self, video_id: str, event_index: int) -> Path:
         return self.root / "thumbs" / video_id / f"{event_index:05d}.jpg"
 
@@ -395,6 +418,11 @@ class Library:
     def _write_thumbnails(self, video_id: str, thumbnails: dict[int, bytes]) -> None:
         for index, data in thumbnails.items():
             atomic_write_bytes(self.thumbnail_path(video_id, index), data)
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """Whether two paths name the same place (relative ones resolved against the current folder)."""
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
 
 
 def _image_pixels(image: str | Path | np.ndarray) -> np.ndarray:

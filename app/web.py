@@ -38,6 +38,7 @@ from longvid.llm import Answer
 from .api import create_app
 from .jobs import VIDEO_SUFFIXES, IndexQueue
 from .library import Library, SearchHit
+from .watch import FolderWatcher
 
 log = logging.getLogger(__name__)
 
@@ -356,11 +357,13 @@ def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks
 class Served:
     """A running ``longvid serve``: its URL, and :meth:`close` to stop it (and its indexing jobs)."""
 
-    def __init__(self, server: uvicorn.Server, thread: threading.Thread | None, url: str, jobs: IndexQueue):
-        self.server, self.thread, self.url, self.jobs = server, thread, url, jobs
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread | None, url: str, jobs: IndexQueue,
+                 stop_watching: threading.Event):  # fmt: skip
+        self.server, self.thread, self.url, self.jobs, self.stop_watching = server, thread, url, jobs, stop_watching
 
     def close(self) -> None:
         self.server.should_exit = True
+        self.stop_watching.set()
         if self.thread is not None:
             self.thread.join(10)
         self.jobs.close()
@@ -368,12 +371,18 @@ class Served:
 
 def launch(ui: gr.Blocks, library: Library, allowed_roots: Sequence[str | Path], host: str = "127.0.0.1",
            port: int | None = None, auth: tuple[str, str] | None = None, block: bool = True,
-           max_upload: int = MAX_UPLOAD_BYTES, api_key: str | None = None) -> Served:  # fmt: skip
+           max_upload: int = MAX_UPLOAD_BYTES, api_key: str | None = None,
+           watch: Sequence[str | Path] = ()) -> Served:  # fmt: skip
     """Serve ``ui`` at ``/`` and the HTTP API (:mod:`longvid.app.api`, ``api_key`` guarding it) on one port;
     files are served only from ``allowed_roots`` and the library's thumbnails and uploads (never its
-    catalog). ``block=False`` returns once the server is listening."""
+    catalog). Videos appearing in the ``watch`` folders are indexed (:mod:`longvid.app.watch`) by the same
+    queue as the API's. ``block=False`` returns once the server is listening."""
     paths = [str(Path(r).resolve()) for r in allowed_roots] + [str(d) for d in served_library_dirs(library)]
     jobs = IndexQueue(library)
+    stop_watching = threading.Event()
+    for folder in watch:
+        watcher = FolderWatcher(folder, jobs.submit)
+        threading.Thread(target=watcher.run, args=(stop_watching,), name=f"watch {folder}", daemon=True).start()
     app = create_app(library, allowed_roots, api_key=api_key, jobs=jobs)
     app = gr.mount_gradio_app(app, ui, path="/", auth=auth, allowed_paths=paths, head=SEEK_SCRIPT,
                               max_file_size=max_upload, server_name=host, server_port=port or DEFAULT_PORT)  # fmt: skip
@@ -384,8 +393,9 @@ def launch(ui: gr.Blocks, library: Library, allowed_roots: Sequence[str | Path],
         try:
             server.run()
         finally:
+            stop_watching.set()
             jobs.close()
-        return Served(server, None, url, jobs)
+        return Served(server, None, url, jobs, stop_watching)
     thread = threading.Thread(target=server.run, name="longvid-serve", daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -393,4 +403,4 @@ def launch(ui: gr.Blocks, library: Library, allowed_roots: Sequence[str | Path],
         if not thread.is_alive() or time.monotonic() > deadline:
             raise OSError(f"longvid serve could not listen on {host}:{config.port}")
         time.sleep(0.05)
-    return Served(server, thread, url, jobs)
+    return Served(server, thread, url, jobs, stop_watching)

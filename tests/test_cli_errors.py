@@ -46,6 +46,12 @@ CASES = [
     ("search --library {nolib} budget", 1, "no library at"),
     ("ask --library {nolib} 'what?'", 1, "no library at"),
     ("check --library {nolib}", 1, "no library at"),
+    ("remove --library {nolib} talk.mp4", 1, "no library at"),
+    ("remove --library {lib} talk.mp4", 1, "no video 'talk.mp4'"),
+    ("export --library {lib} talk.mp4 --transcript srt", 1, "no video 'talk.mp4'"),
+    ("ask --server http://127.0.0.1:9 'what?'", 1, "cannot reach longvid serve at http://127.0.0.1:9"),
+    ("watch --library {lib} {missing}", 1, "missing.mp4: not a folder to watch"),
+    ("serve --library {lib} --watch {missing}", 2, "--watch"),
     # bad paths
     ("probe {missing}", 1, "file not found"),
     ("probe {text}", 1, "not a media file"),
@@ -70,6 +76,9 @@ CASES = [
     ("serve --auth nopassword", 2, "--auth must be USER:PASSWORD"),
     ("eval niah --per-kind 0", 2, "--per-kind: '0' must be positive"),
     ("eval niah --lengths forever", 2, "--lengths: 'forever' is not a length"),
+    ("eval niah --size 321x180", 2, "--size: '321x180' is not a frame size"),
+    ("watch --settle 0 {root}", 2, "--settle: '0' must be positive"),
+    ("search --server http://127.0.0.1:9 --image {text}", 2, "--server searches by words"),
     ("doctor --bogus", 2, "unrecognized arguments: --bogus"),
     ("frobnicate", 2, "invalid choice: 'frobnicate'"),
 ]
