@@ -47,6 +47,7 @@ from longvid.ingest import LongvidError, MediaError, TimeSpan
 from . import exports, wire
 from .jobs import VIDEO_SUFFIXES, IndexQueue
 from .library import Library, QueryError
+from .webmedia import inside_roots
 
 log = logging.getLogger(__name__)
 
@@ -177,8 +178,6 @@ def create_app(
     library: Library, allowed_roots: Sequence[str | Path], api_key: str | None = None, jobs: IndexQueue | None = None
 ) -> FastAPI:
     """A FastAPI app with the API routes over ``library``; ``longvid serve`` mounts the web page on it."""
-    from .web import inside_roots
-
     roots = [Path(r).expanduser().resolve() for r in allowed_roots]
     runner = jobs or IndexQueue(library)
     app = FastAPI(title="longvid", summary="Ask long videos questions; answers cite the moments.",

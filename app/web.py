@@ -23,15 +23,15 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import gradio as gr
 import numpy as np
-import pandas as pd
 import uvicorn
 
 from longvid.index import Hits
+from longvid.index.records import VideoRecord
 from longvid.ingest import LongvidError, MediaError, timecode
 from longvid.llm import Answer
 
@@ -39,6 +39,7 @@ from .api import create_app
 from .jobs import VIDEO_SUFFIXES, IndexQueue
 from .library import Library, SearchHit
 from .watch import FolderWatcher
+from .webmedia import add_media_routes, clip_url, inside_roots, media_path, video_url
 
 log = logging.getLogger(__name__)
 
@@ -51,23 +52,48 @@ MAX_IMAGE_PIXELS = 40_000_000  # a picture to search by is refused above 40 mega
 SEARCH_K = 8  # moments a search shows
 SEEK_SCRIPT = """
 <script>
+// A citation, chapter, timeline mark, transcript line or thumbnail seeks its player (data-player, default
+// the Ask tab's); the transcript's current line follows playback.
 document.addEventListener("click", (event) => {
-  const link = event.target.closest("a.lv-cite, a.lv-chapter");
+  const link = event.target.closest("a.lv-cite, a.lv-chapter, .lv-seek");
   if (!link) return;
   event.preventDefault();
-  const video = document.querySelector("#lv-player video");
+  const box = document.getElementById(link.dataset.player || "lv-player");
+  const video = box && box.querySelector("video");
   if (!video) return;
   const seek = () => { video.currentTime = parseFloat(link.dataset.t); video.pause(); };
   if (video.readyState >= 1) seek(); else video.addEventListener("loadedmetadata", seek, { once: true });
 });
+document.addEventListener("timeupdate", (event) => {
+  const panel = document.querySelector("#lv-transcript .lv-lines");
+  if (!panel || !event.target.closest || !event.target.closest("#lv-player")) return;
+  const t = event.target.currentTime;
+  let now = null;
+  for (const line of panel.querySelectorAll(".lv-line")) {
+    const on = parseFloat(line.dataset.t) <= t && t < parseFloat(line.dataset.end);
+    line.classList.toggle("lv-now", on);
+    if (on && !now) now = line;
+  }
+  if (now) panel.scrollTop = now.offsetTop - panel.offsetTop - panel.clientHeight / 3;
+}, true);
 </script>
 """
-
-
-def inside_roots(path: str | Path, roots: Sequence[Path]) -> Path | None:
-    """``path`` resolved (symlinks and ``..`` included) when it lies under one of ``roots``, else None."""
-    resolved = Path(path).expanduser().resolve()
-    return resolved if any(resolved.is_relative_to(root) for root in roots) else None
+PAGE_CSS = """
+.lv-player video { width: 100%; max-height: 360px; background: #000; }
+.lv-timeline { position: relative; margin: 4px 0 2px; }
+.lv-track { position: relative; height: 34px; background: #eef0f3; border-radius: 4px; overflow: hidden; }
+.lv-track a { position: absolute; display: block; }
+.lv-track .lv-chap { top: 0; height: 12px; background: #c9d3e0; border-right: 1px solid #fff; }
+.lv-track .lv-chap:nth-child(even) { background: #b4c2d6; }
+.lv-track .lv-match { top: 14px; height: 20px; min-width: 3px; background: #f0a35e; }
+.lv-track .lv-cited { top: 14px; height: 20px; min-width: 4px; background: #d9480f; }
+.lv-ticks { display: flex; justify-content: space-between; font-size: 11px; color: #666; }
+.lv-lines { max-height: 220px; overflow-y: auto; font-size: 14px; }
+.lv-line { display: block; padding: 1px 4px; color: inherit; text-decoration: none; border-radius: 3px; }
+.lv-line .lv-t { color: #888; font-variant-numeric: tabular-nums; margin-right: 6px; }
+.lv-line.lv-now { background: #fff3bf; }
+.lv-download { margin-left: 6px; font-size: 12px; }
+"""
 
 
 def served_library_dirs(library: Library) -> list[Path]:
@@ -105,23 +131,87 @@ def rgb_pixels(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels)
 
 
-def answer_html(answer: Answer) -> str:
-    """The answer's text, escaped, with one clickable citation link per cited moment."""
+def answer_html(answer: Answer, downloads: Collection[str] = ()) -> str:
+    """The answer's text, escaped, with one clickable citation link per cited moment (and, for the videos
+    in ``downloads``, a link that downloads the moment as a clip)."""
     links = " ".join(
         f'<a class="lv-cite" href="#" data-t="{c.start_s:.3f}" data-video="{html.escape(c.video_id)}">'
         f"[{i}] {html.escape(Path(c.path).name)} {timecode(c.start_s)}–{timecode(c.end_s)}</a>"
+        + (f'<a class="lv-download" href="{html.escape(clip_url(c.video_id, c.start_s, c.end_s))}" download>'
+           "download clip</a>" if c.video_id in downloads else "")
         for i, c in enumerate(answer.citations, start=1)
-    )
+    )  # fmt: skip
     body = "<br>".join(html.escape(line) for line in answer.text.splitlines())
     plan = f'<p class="lv-plan"><small>plan: {html.escape(answer.plan.describe())}</small></p>' if answer.plan else ""
     return f'<div class="lv-answer"><p>{body}</p><p>{links}</p>{plan}</div>'
 
 
 def hits_view(hits: Sequence[SearchHit]) -> tuple[list, list[list]]:
-    """(thumbnails with captions, table rows) of search hits, best first."""
-    gallery = [(str(h.thumbnail), f"{Path(h.path).name} {timecode(h.start_s)}") for h in hits if h.thumbnail]
-    rows = [[Path(h.path).name, timecode(h.start_s), timecode(h.end_s), round(h.score, 4), h.snippet] for h in hits]
+    """(thumbnails with captions, table rows) of search hits, best first; relevance is each hit's score
+    over the best one's, as a percentage."""
+    best = max((h.score for h in hits), default=0.0) or 1.0
+    gallery = [(str(h.thumbnail), f"{h.score / best:.0%} · {Path(h.path).name} {timecode(h.start_s)}")
+               for h in hits if h.thumbnail]  # fmt: skip
+    rows = [[Path(h.path).name, timecode(h.start_s), timecode(h.end_s), f"{h.score / best:.0%}", h.snippet]
+            for h in hits]  # fmt: skip
     return gallery, rows
+
+
+def player_html(video_id: str | None, start_s: float = 0.0, player: str = "lv-player", problem: str = "") -> str:
+    """An HTML5 player of the library video, played from its file by range requests, starting at ``start_s``;
+    ``problem`` (the file is missing, not under the allowed folders) is said instead."""
+    if video_id is None:
+        return f'<div id="{player}" class="lv-player"></div>'
+    if problem:
+        return f'<div id="{player}" class="lv-player"><p>{html.escape(problem)}</p></div>'
+    src = html.escape(f"{video_url(video_id)}#t={start_s:.3f}")
+    return (f'<div id="{player}" class="lv-player"><video controls preload="metadata" playsinline src="{src}">'
+            "</video></div>")  # fmt: skip
+
+
+def timeline_html(duration_s: float, chapters: Sequence, scored: Sequence[tuple[float, float, float]],
+                  cited: Sequence[tuple[float, float]], player: str = "lv-player") -> str:  # fmt: skip
+    """The whole video as a bar: chapters on top, the moments retrieval weighed below (opacity by relevance)
+    and the cited ones marked; each mark seeks the player; the ends labelled in the one time format."""
+    if duration_s <= 0:
+        return ""
+
+    def mark(kind: str, start: float, end: float, title: str, opacity: float = 1.0) -> str:
+        left, width = 100 * start / duration_s, max(100 * (end - start) / duration_s, 0.3)
+        return (
+            f'<a class="lv-seek {kind}" href="#" data-t="{start:.3f}" data-player="{player}" '
+            f'title="{html.escape(title)}" style="left:{left:.3f}%;width:{width:.3f}%;opacity:{opacity:.2f}"></a>'
+        )
+
+    best = max((score for *_, score in scored), default=0.0) or 1.0
+    marks = [
+        mark(
+            "lv-chap",
+            c.span.start_s,
+            c.span.end_s,
+            f"{c.index + 1}. {c.title} {timecode(c.span.start_s)}–{timecode(c.span.end_s)}",
+        )
+        for c in chapters
+    ]
+    marks += [
+        mark("lv-match", a, b, f"{timecode(a)}–{timecode(b)} relevance {score / best:.0%}", 0.25 + 0.75 * score / best)
+        for a, b, score in scored
+        if score > 0
+    ]
+    marks += [mark("lv-cited", a, b, f"cited {timecode(a)}–{timecode(b)}") for a, b in cited]
+    ticks = "".join(f"<span>{timecode(duration_s * q / 4)}</span>" for q in range(5))
+    track = "".join(marks)
+    return f'<div class="lv-timeline"><div class="lv-track">{track}</div><div class="lv-ticks">{ticks}</div></div>'
+
+
+def transcript_html(segments: Sequence, player: str = "lv-player") -> str:
+    """The transcript, one seeking line per segment; the page's script highlights the line being played."""
+    lines = "".join(
+        f'<a class="lv-seek lv-line" href="#" data-t="{s.span.start_s:.3f}" data-end="{s.span.end_s:.3f}" '
+        f'data-player="{player}"><span class="lv-t">{timecode(s.span.start_s)}</span>{html.escape(s.text)}</a>'
+        for s in segments
+    )  # fmt: skip
+    return f'<div class="lv-lines">{lines}</div>' if lines else "<p><small>No transcript.</small></p>"
 
 
 class WebApp:
@@ -136,7 +226,30 @@ class WebApp:
         return [(ALL_VIDEOS, "")] + [(Path(v.path).name, v.video_id) for v in self.library.videos()]
 
     def video_rows(self) -> list[list]:
-        return [[v.video_id, Path(v.path).name, round(v.duration_s, 1)] for v in self.library.videos()]
+        """The Library tab's table: file, length, moments, chapters, whether the file is there, id."""
+        rows = []
+        for v in self.library.videos():
+            moments, chapters = len(self.library.index.events(v.video_id)), len(self.library.chapters(v.video_id))
+            rows.append([Path(v.path).name, timecode(v.duration_s, hours=True), moments, chapters,
+                         "yes" if Path(v.path).is_file() else "missing", v.video_id])  # fmt: skip
+        return rows
+
+    def remove(self, video_id: str) -> str:
+        """Delete a video's entry (the file itself stays)."""
+        if not video_id:
+            return "Choose a video first."
+        record = self.library.remove(video_id)
+        return status_text(f"Removed {Path(record.path).name} from the library (the file itself is untouched).")
+
+    def reindex(self, video_id: str, progress=gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
+        """Index a video's file again from scratch (after a profile change, say): its entry is replaced."""
+        if not video_id:
+            return "Choose a video first."
+        record = self.library.video(video_id)
+        if not Path(record.path).is_file():
+            return status_text(f"Cannot re-index: the source file is missing: {record.path}")
+        self.library.remove(video_id)
+        return self._add(Path(record.path))
 
     def add_path(self, path_text: str, progress=gr.Progress(track_tqdm=True)) -> str:  # noqa: B008
         """Index a server-side file under the allowed roots (the pipeline's tqdm bars show in the page)."""
@@ -166,22 +279,57 @@ class WebApp:
             return f"Failed: {err}"
         return f"{result.status}: {path.name} ({result.events} events)"
 
-    def ask(self, question: str, video_id: str = "") -> tuple[str, str | None, list, pd.DataFrame, str]:
-        """(answer HTML, player file, evidence thumbnails, relevance timeline, chapter strip) for a question."""
+    def ask(self, question: str, video_id: str = "") -> tuple[str, str, list, str, str, str]:
+        """(answer HTML, player at the first cited moment, evidence thumbnails, the cited video's timeline,
+        its chapter strip, its transcript) for a question."""
         if not question.strip():
-            return "<p>Type a question.</p>", None, [], self.timeline([], None), ""
+            return "<p>Type a question.</p>", player_html(None), [], "", "", ""
         answer = self.library.ask(question, video=video_id or None)
         top = answer.citations[0] if answer.citations else None
-        player = self._servable(top.path) if top else None
+        if top is None:
+            return answer_html(answer), player_html(None), [], "", "", ""
         thumbs = []
         for c in answer.citations:
             for event in self.library.index.events(c.video_id):
                 thumb = self.library.thumbnail_path(c.video_id, event.index)
                 if event.span.start_s == c.start_s and thumb.exists():
                     thumbs.append((str(thumb), f"{timecode(c.start_s)}–{timecode(c.end_s)}"))
-        scores = [(e.span.start_s, e.span.end_s, e.score) for e in answer.evidence]
-        strip = self.chapters_html(top.video_id) if top else ""
-        return answer_html(answer), player, thumbs, self.timeline(scores, top.video_id if top else None), strip
+        record = self.library.video(top.video_id)
+        scored = [(e.span.start_s, e.span.end_s, e.score) for e in answer.evidence if e.video_id == top.video_id]
+        cited = [(c.start_s, c.end_s) for c in answer.citations if c.video_id == top.video_id]
+        timeline = timeline_html(record.duration_s, self.library.chapters(top.video_id), scored, cited)
+        transcript = transcript_html(self.library.index.transcript(top.video_id))
+        player = player_html(top.video_id, top.start_s, problem=self.unservable(record.path))
+        playable = {c.video_id for c in answer.citations if not self.unservable(c.path)}
+        return answer_html(answer, playable), player, thumbs, timeline, self.chapters_html(top.video_id), transcript
+
+    def seek_to_thumbnail(self, shown: Sequence[str], evt: gr.SelectData, player: str = "lv-player") -> str:
+        """The player at the moment of the thumbnail picked in a gallery (``shown``: its paths, server-side)."""
+        path = self.selected_thumbnail(shown, evt)
+        moment = self.moment_of(path) if path else None
+        if moment is None:
+            return gr.skip()
+        record, start_s = moment
+        return player_html(record.video_id, start_s, player, self.unservable(record.path))
+
+    def unservable(self, path: str) -> str:
+        """Why the page will not play ``path`` ("" when it will): missing, or outside the allowed folders."""
+        if media_path(path, [*self.roots, *served_library_dirs(self.library)]) is not None:
+            return ""
+        if not Path(path).is_file():
+            return f"The source file is missing: {path}"
+        return f"{Path(path).name} is not under the folders this server may play from."
+
+    def moment_of(self, thumbnail: str) -> tuple[VideoRecord, float] | None:
+        """The video and start time of one of the library's thumbnails (``thumbs/VIDEO_ID/INDEX.jpg``)."""
+        path = inside_roots(thumbnail, [(self.library.root / THUMBS).resolve()])
+        if path is None or not path.stem.isdigit():
+            return None
+        video_id, index = path.parent.name, int(path.stem)
+        if not self.library.index.has_video(video_id):
+            return None
+        events = {e.index: e for e in self.library.index.events(video_id)}
+        return (self.library.index.video(video_id), events[index].span.start_s) if index in events else None
 
     def chapters_html(self, video_id: str) -> str:
         """The video's overview line and its chapters as links that seek the player, escaped."""
@@ -255,26 +403,14 @@ class WebApp:
         reason = hits.reason or "no matching moments"
         return gallery, rows, "" if hits else status_text(reason)
 
-    def timeline(self, scores: Sequence[tuple[float, float, float]], video_id: str | None) -> pd.DataFrame:
-        """Relevance per event over the cited video's duration (0 where retrieval did not look)."""
-        if video_id is None:
-            return pd.DataFrame({"second": [], "relevance": []})
-        by_start = {start: score for start, _, score in scores}
-        events = self.library.index.events(video_id)
-        return pd.DataFrame({"second": [e.span.start_s for e in events],
-                             "relevance": [by_start.get(e.span.start_s, 0.0) for e in events]})  # fmt: skip
-
-    def _servable(self, path: str) -> str | None:
-        resolved = inside_roots(path, [*self.roots, *served_library_dirs(self.library)])
-        return str(resolved) if resolved else None
-
 
 def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks:
     """The web app's page for ``library``."""
     app = WebApp(library, allowed_roots)
 
     def refresh():
-        return app.video_rows(), gr.update(choices=app.video_choices()), gr.update(choices=app.video_choices())
+        choices = app.video_choices()
+        return app.video_rows(), *(gr.update(choices=choices) for _ in range(3))
 
     def paths(gallery: list) -> list[str]:  # what a gallery was given, kept server-side for its .select
         return [item[0] for item in gallery]
@@ -297,58 +433,78 @@ def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks
             return gr.skip(), gr.skip(), app.search_thumbnail(path)[2], gr.skip(), gr.skip(), gr.Tabs(selected="search")
         return (*searched(*app.search_thumbnail(path, video_id)), gr.Tabs(selected="search"))
 
+    def pick_evidence(shown: list[str], evt: gr.SelectData):  # remember the pick (for "like this"), and seek
+        return app.selected_thumbnail(shown, evt), app.seek_to_thumbnail(shown, evt)
+
+    def pick_result(shown: list[str], evt: gr.SelectData):
+        return app.selected_thumbnail(shown, evt), app.seek_to_thumbnail(shown, evt, player="lv-search-player")
+
     with gr.Blocks(title="longvid") as ui:
         gr.Markdown("# longvid\nAsk questions about your videos; every answer cites the moments it rests on.")
         with gr.Tabs() as tabs:
             with gr.Tab("Ask", id="ask"):
                 with gr.Row():
-                    question = gr.Textbox(label="Question", placeholder="When was the budget approved?", scale=4)
+                    question = gr.Textbox(label="Question", scale=4,
+                                          placeholder="What is this video about? When is a dog shown?")  # fmt: skip
                     ask_video = gr.Dropdown(app.video_choices(), value="", label="Video", scale=1)
                 ask_button = gr.Button("Ask", variant="primary")
                 answer_box = gr.HTML(label="Answer")
-                player = gr.Video(label="Player", elem_id="lv-player", interactive=False)
+                player = gr.HTML(player_html(None))
+                timeline = gr.HTML(label="Timeline")
                 chapters = gr.HTML(label="Chapters")
-                timeline = gr.BarPlot(x="second", y="relevance", label="Relevance over the video", height=160)
-                evidence = gr.Gallery(label="Evidence", columns=4, height=200, object_fit="contain")
-                evidence_like = gr.Button("Find moments like the selected picture", size="sm")
+                with gr.Row():
+                    transcript = gr.HTML(label="Transcript", elem_id="lv-transcript")
+                    with gr.Column():
+                        evidence = gr.Gallery(label="Evidence", columns=3, height="auto", object_fit="contain",
+                                              allow_preview=False)  # fmt: skip
+                        evidence_like = gr.Button("Find moments like the selected picture", size="sm")
             with gr.Tab("Search", id="search"):
                 with gr.Row():
-                    query = gr.Textbox(label="Search", placeholder="a cat", scale=4)
+                    query = gr.Textbox(label="Search", placeholder="words said or shown: a whiteboard, the deadline",
+                                       scale=4)  # fmt: skip
                     search_video = gr.Dropdown(app.video_choices(), value="", label="Video", scale=1)
                 search_button = gr.Button("Search", variant="primary")
                 search_status = gr.Markdown()
                 with gr.Row():
                     picture = gr.Image(type="numpy", label="Or find moments like a picture", height=200)
                     picture_button = gr.Button("Find moments like this", scale=0)
-                results = gr.Gallery(label="Moments", columns=4, height=220, object_fit="contain")
+                results = gr.Gallery(label="Moments", columns=4, height="auto", object_fit="contain",
+                                     allow_preview=False)  # fmt: skip
                 results_like = gr.Button("Find moments like the selected picture", size="sm")
+                search_player = gr.HTML(player_html(None, player="lv-search-player"))
                 rows = gr.Dataframe(
-                    headers=["file", "start", "end", "score", "snippet"], interactive=False, elem_id="lv-moments"
+                    headers=["file", "start", "end", "relevance", "snippet"], interactive=False, elem_id="lv-moments"
                 )
             with gr.Tab("Library", id="library"):
                 example = str(app.roots[0]) if app.roots else ""
                 path_box = gr.Textbox(label="Video path on the server", placeholder=example)
                 add_button = gr.Button("Add video")
-                upload_box = gr.File(label="Or upload a video", file_types=sorted(VIDEO_SUFFIXES), type="filepath")
+                upload_box = gr.File(
+                    label="Or upload a video", file_types=sorted(VIDEO_SUFFIXES), type="filepath", elem_id="lv-upload"
+                )
                 status = gr.Markdown()
-                table = gr.Dataframe(headers=["video id", "file", "seconds"], value=app.video_rows, interactive=False)
-                add_button.click(app.add_path, inputs=path_box, outputs=status).then(
-                    refresh, outputs=[table, ask_video, search_video]
-                )
-                upload_box.upload(app.upload, inputs=upload_box, outputs=status).then(
-                    refresh, outputs=[table, ask_video, search_video]
-                )
+                table = gr.Dataframe(headers=["file", "length", "moments", "chapters", "file on disk", "video id"],
+                                     value=app.video_rows, interactive=False)  # fmt: skip
+                with gr.Row():
+                    manage_video = gr.Dropdown(app.video_choices(), value="", label="Video", scale=3)
+                    remove_button = gr.Button("Remove from the library", scale=1)
+                    reindex_button = gr.Button("Re-index", scale=1)
+                dropdowns = [table, ask_video, search_video, manage_video]
+                add_button.click(app.add_path, inputs=path_box, outputs=status).then(refresh, outputs=dropdowns)
+                upload_box.upload(app.upload, inputs=upload_box, outputs=status).then(refresh, outputs=dropdowns)
+                remove_button.click(app.remove, inputs=manage_video, outputs=status).then(refresh, outputs=dropdowns)
+                reindex_button.click(app.reindex, inputs=manage_video, outputs=status).then(refresh, outputs=dropdowns)
         evidence_paths, evidence_pick = gr.State([]), gr.State(None)  # server-side: never the browser's word
         result_paths, result_pick = gr.State([]), gr.State(None)
         found = [results, rows, search_status, result_paths, result_pick]
-        answered = [answer_box, player, evidence, timeline, chapters, evidence_paths, evidence_pick]
+        answered = [answer_box, player, evidence, timeline, chapters, transcript, evidence_paths, evidence_pick]
         for trigger in (ask_button.click, question.submit):
             trigger(ask, inputs=[question, ask_video], outputs=answered)
         for trigger in (search_button.click, query.submit):
             trigger(by_text, inputs=[query, search_video], outputs=found)
         picture_button.click(by_picture, inputs=[picture, search_video], outputs=found)
-        evidence.select(app.selected_thumbnail, inputs=evidence_paths, outputs=evidence_pick)
-        results.select(app.selected_thumbnail, inputs=result_paths, outputs=result_pick)
+        evidence.select(pick_evidence, inputs=evidence_paths, outputs=[evidence_pick, player])
+        results.select(pick_result, inputs=result_paths, outputs=[result_pick, search_player])
         evidence_like.click(by_thumbnail, inputs=[evidence_pick, search_video], outputs=[*found, tabs])
         results_like.click(by_thumbnail, inputs=[result_pick, search_video], outputs=[*found, tabs])
     return ui
@@ -384,8 +540,20 @@ def launch(ui: gr.Blocks, library: Library, allowed_roots: Sequence[str | Path],
         watcher = FolderWatcher(folder, jobs.submit)
         threading.Thread(target=watcher.run, args=(stop_watching,), name=f"watch {folder}", daemon=True).start()
     app = create_app(library, allowed_roots, api_key=api_key, jobs=jobs)
-    app = gr.mount_gradio_app(app, ui, path="/", auth=auth, allowed_paths=paths, head=SEEK_SCRIPT,
-                              max_file_size=max_upload, server_name=host, server_port=port or DEFAULT_PORT)  # fmt: skip
+    add_media_routes(app, library, [*allowed_roots, *served_library_dirs(library)])
+    app = gr.mount_gradio_app(
+        app,
+        ui,
+        path="/",
+        auth=auth,
+        allowed_paths=paths,
+        head=SEEK_SCRIPT,
+        css=PAGE_CSS,
+        max_file_size=max_upload,
+        server_name=host,
+        server_port=port or DEFAULT_PORT,
+        footer_links=["gradio", "settings"],
+    )  # fmt: skip (no "Use via API": see /docs)
     config = uvicorn.Config(app, host=host, port=port or DEFAULT_PORT, log_level="warning", timeout_graceful_shutdown=2)
     server = uvicorn.Server(config)
     url = f"http://{host}:{config.port}"

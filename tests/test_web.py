@@ -4,6 +4,7 @@ evidence thumbnail; path checks."""
 
 import html
 import os
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from longvid.app import Library
 from longvid.app.web import WebApp, answer_html, build_ui, inside_roots, launch
-from longvid.ingest import timecode
+from longvid.ingest import probe, timecode
 from longvid.llm import Answer, AnswerBackend, Citation, parse_citations
 
 from .conftest import DEMO
@@ -46,7 +47,7 @@ def test_browser_add_ask_click_citation(tmp_path):
     with Library(tmp_path / "lib", profile="embedded") as lib:
         ui = build_ui(lib, allowed_roots=roots)
         port = _free_port()
-        launch(ui, lib, roots, port=port, block=False)
+        served = launch(ui, lib, roots, port=port, block=False)
         try:
             with playwright.sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=[
@@ -58,8 +59,9 @@ def test_browser_add_ask_click_citation(tmp_path):
                 page.get_by_label("Video path on the server").fill("/etc/passwd")
                 page.get_by_role("button", name="Add video").click()
                 page.get_by_text("Refused").wait_for(timeout=30_000)
-                page.get_by_label("Video path on the server").fill(str(DEMO))
-                page.get_by_role("button", name="Add video").click()
+                with page.expect_file_chooser() as chooser:  # the browser's own file picker
+                    page.locator("#lv-upload").get_by_text("Click to Upload").click()
+                chooser.value.set_files(str(DEMO))
                 page.get_by_text("indexed: demo.mp4").wait_for(timeout=120_000)
                 page.get_by_role("tab", name="Ask").click()
                 page.get_by_label("Question").fill("When was the budget for the bridge approved?")
@@ -67,15 +69,34 @@ def test_browser_add_ask_click_citation(tmp_path):
                 cite = page.locator("a.lv-cite").first
                 cite.wait_for(timeout=60_000)
                 assert "00:36" in cite.inner_text()
-                page.locator("#lv-player video").wait_for(timeout=30_000)
-                cite.click()
-                page.wait_for_function(
-                    "() => Math.abs(document.querySelector('#lv-player video').currentTime - 36) < 0.5",
+
+                def player_at(t: float) -> None:
+                    page.wait_for_function(
+                        f"() => Math.abs(document.querySelector('#lv-player video').currentTime - {t}) < 0.5",
+                        timeout=30_000,
+                    )
+
+                player_at(36)  # the player opens at the first cited moment, without a click
+                page.locator(".lv-timeline a.lv-chap").first.click()  # the timeline's first chapter: 00:00
+                player_at(0)
+                said = page.locator("#lv-transcript a.lv-line", has_text="budget for the new bridge")
+                said.click()  # a transcript line seeks to where it is said ...
+                start = float(said.get_attribute("data-t"))
+                player_at(start)
+                page.wait_for_function(  # ... and the line being played is the one highlighted
+                    "() => (document.querySelector('#lv-transcript .lv-now')?.innerText || '').includes('bridge')",
                     timeout=30_000,
                 )
+                cite.click()
+                player_at(36)
                 page.screenshot(path=str(tmp_path / "ui.png"), full_page=True)
+                with page.expect_download(timeout=120_000) as download:
+                    page.locator("a.lv-download").first.click()
+                clip = tmp_path / "clip.mp4"
+                download.value.save_as(clip)
+                assert abs(probe(clip).duration_s - 12.0) < 0.2  # the cited 00:36–00:48
                 page.locator(".thumbnail-item").first.click()  # the first Evidence thumbnail: the cited 00:36
-                page.get_by_role("button", name="Find moments like the selected picture").click()
+                page.get_by_role("button", name="Find moments like the selected picture").first.click()
                 page.wait_for_function(  # the Search tab's table, now shown, fills with moments ...
                     "() => (document.querySelector('#lv-moments')?.innerText || '').includes('demo.mp4')",
                     timeout=60_000,
@@ -84,7 +105,7 @@ def test_browser_add_ask_click_citation(tmp_path):
                 assert rows[0].split()[0] == "00:36"  # ... that moment first
                 browser.close()
         finally:
-            ui.close()
+            served.close()
     assert (tmp_path / "ui.png").stat().st_size > 10_000
     if os.environ.get("LONGVID_UPDATE_SCREENSHOT"):
         shutil.copy(tmp_path / "ui.png", README_SCREENSHOT)
@@ -93,16 +114,27 @@ def test_browser_add_ask_click_citation(tmp_path):
 def test_web_handlers_search_timeline_and_uploads(demo_library, tmp_path):
     app = WebApp(demo_library, allowed_roots=[DEMO.parent])
     (video_id,) = [value for _, value in app.video_choices() if value]
-    html_answer, player, thumbs, timeline, strip = app.ask("Is there a cat?", video_id)
-    assert 'class="lv-cite" href="#" data-t="12.000"' in html_answer and player == str(DEMO)
+    html_answer, player, thumbs, timeline, strip, transcript = app.ask("Is there a cat?", video_id)
+    assert 'class="lv-cite" href="#" data-t="12.000"' in html_answer
+    assert f'src="/media/video/{video_id}?sig=' in player and "#t=12.000" in player  # at the first citation
+    assert html_answer.count('class="lv-download" href="/media/clip/') == 1
     assert thumbs and thumbs[0][1].startswith("00:12")
-    assert list(timeline["second"]) == [0.0, 12.0, 24.0, 36.0, 48.0]  # the whole video ...
-    assert timeline["relevance"].idxmax() == 1  # ... peaking at the cat
+    marks = re.findall(r'class="lv-seek (lv-\w+)" href="#" data-t="([\d.]+)"[^>]*style="left:([\d.]+)%', timeline)
+    cited = [(float(t), float(left)) for kind, t, left in marks if kind == "lv-cited"]
+    assert cited == [(12.0, 20.0)]  # 12 s of the demo's 60: a fifth of the way along
+    assert {kind for kind, *_ in marks} == {"lv-chap", "lv-match", "lv-cited"}
+    assert timeline.endswith("<span>00:00</span><span>00:15</span><span>00:30</span><span>00:45</span>"
+                             "<span>01:00</span></div></div>")  # fmt: skip
+    lines = re.findall(r'class="lv-seek lv-line" href="#" data-t="([\d.]+)" data-end="([\d.]+)"', transcript)
+    spoken = demo_library.index.transcript(video_id)
+    assert [float(t) for t, _ in lines] == [round(s.span.start_s, 3) for s in spoken] and "bridge" in transcript
     chapters = demo_library.chapters(video_id)  # the strip under the player: one seeking link per chapter
     assert strip.count('<a class="lv-chapter"') == len(chapters) >= 1
     assert all(f'data-t="{c.span.start_s:.3f}"' in strip and html.escape(c.title) in strip for c in chapters)
     gallery, rows = app.search("lighthouse deadline")
-    assert rows[0][1] == "00:24" and Path(gallery[0][0]).exists()
+    assert rows[0][1] == "00:24" and rows[0][3] == "100%" and Path(gallery[0][0]).exists()
+    assert gallery[0][1] == "100% · demo.mp4 00:24"
+    assert [row[:5] for row in app.video_rows()] == [["demo.mp4", "00:01:00", 5, len(chapters), "yes"]]
     bad = tmp_path / "notes.txt"
     bad.write_text("hello")
     assert app.upload(str(bad)).startswith("Refused: notes.txt is not a video file")

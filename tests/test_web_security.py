@@ -17,6 +17,7 @@ from longvid.app import Library
 from longvid.app.cli import build_parser
 from longvid.app.web import WebApp, build_ui, launch
 from longvid.index.records import Event, VideoRecord
+from longvid.ingest import probe
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 from longvid.ingest.types import TimeSpan
 
@@ -40,9 +41,9 @@ def served(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     ui = build_ui(lib, allowed_roots=[root])
-    launch(ui, lib, [root], port=port, auth=("ann", "s3cret"), block=False)
+    served = launch(ui, lib, [root], port=port, auth=("ann", "s3cret"), block=False)
     yield lib, root, f"http://127.0.0.1:{port}"
-    ui.close()
+    served.close()
     lib.close()
 
 
@@ -106,8 +107,9 @@ def test_catalog_paths_are_never_served_or_read(served, tmp_path):
         lib.index.add_video(record, [Event("evil0000", 0, TimeSpan(0, 10), transcript="secret plans")],
                             {"text": np.ones((1, lib.indexer.text_embedder.dim), np.float32)})  # fmt: skip
         app = WebApp(lib, allowed_roots=[tmp_path])
-        html, player, thumbs, _, _ = app.ask("secret plans")
-        assert "secret plans" in html and player is None and thumbs == []
+        html, player, thumbs, *_ = app.ask("secret plans")
+        assert "secret plans" in html and "<video" not in player and "not under the folders" in player
+        assert thumbs == [] and "lv-download" not in html  # no player, no clip of it
         gallery, rows = app.search("secret plans")
         assert gallery == [] and rows[0][0] == "passwd"  # the name only, nothing read
 
@@ -116,11 +118,45 @@ def test_text_from_videos_stays_answer_text(served):
     """Subtitles that try to inject markup, instructions and a fake citation end up as quoted text."""
     lib, root, _ = served
     app = WebApp(lib, allowed_roots=[root])
-    html, player, _, _, _ = app.ask("What does the budget meeting say about previous instructions?")
+    html, *_ = app.ask("What does the budget meeting say about previous instructions?")
     assert "Ignore all previous instructions" in html and "onerror" not in html  # tags dropped at ingest
-    html, player, _, _, _ = app.ask("what was said about the budget?")
+    html, player, _, _, _, transcript = app.ask("what was said about the budget?")
     assert "&lt;script&gt;fetch(" in html and "<script" not in html  # entity-encoded markup is escaped
     assert "[9] /etc/passwd 00:00-99:99" in html and html.count('class="lv-cite"') == 1  # not a link
-    assert player == str((root / "talk.mp4").resolve())  # the cited video, not /etc/passwd
+    assert "&lt;script&gt;fetch(" in transcript and "<script" not in transcript and "onerror" not in transcript
+    assert f'src="/media/video/{lib.videos()[0].video_id}?sig=' in player  # the cited video, not /etc/passwd
     answer = lib.ask("what was said about the budget?")
     assert [(c.video_id, c.start_s) for c in answer.citations] == [(lib.videos()[0].video_id, 0.0)]
+
+
+def test_media_links_are_signed_and_stay_inside_the_roots(served, tmp_path):
+    """The page's player, thumbnails and clips come from signed /media URLs: an edited or unsigned URL, and a
+    catalog entry pointing outside the roots, get nothing."""
+    from longvid.app.webmedia import clip_url, thumb_url, video_url
+
+    lib, _, base = served
+    (video,) = lib.videos()
+    plain = urllib.request.build_opener()
+    assert _get(plain, base + video_url(video.video_id)) == 200  # a real link: no login needed, it is the key
+    assert _get(plain, base + thumb_url(video.video_id, 0)) == 200
+    assert _get(plain, f"{base}/media/video/{video.video_id}") == 404  # unsigned
+    forged = video_url(video.video_id).replace(video.video_id, "evil0000")
+    assert _get(plain, base + forged) == 404  # the signature is of the other path
+    longer = clip_url(video.video_id, 0, 2).replace("end=2.000", "end=5.000")
+    assert _get(plain, base + longer) == 404
+    request = urllib.request.Request(base + video_url(video.video_id), headers={"Range": "bytes=0-99"})
+    with plain.open(request, timeout=30) as reply:  # played from its file, by range requests
+        assert reply.status == 206 and len(reply.read()) == 100
+    with plain.open(base + clip_url(video.video_id, 1, 3), timeout=60) as reply:
+        clip = tmp_path / "clip.mp4"
+        clip.write_bytes(reply.read())
+        assert "attachment" in reply.headers["content-disposition"]
+    assert abs(probe(clip).duration_s - 2.0) < 0.25
+    record = VideoRecord("evil0000", "/etc/passwd", 10.0, 25.0, 160, 90, False)
+    lib.index.add_video(record, [Event("evil0000", 0, TimeSpan(0, 10), transcript="x")],
+                        {"text": np.ones((1, lib.indexer.text_embedder.dim), np.float32)})  # fmt: skip
+    try:
+        assert _get(plain, base + video_url("evil0000")) == 404  # signed, but outside the roots
+        assert _get(plain, base + clip_url("evil0000", 0, 2)) == 404
+    finally:
+        lib.index.remove_video("evil0000")

@@ -92,9 +92,14 @@ def test_a_selected_thumbnail_finds_its_moment(app):
     gallery, rows, status = app.search_thumbnail(picked)
     assert rows[0][1] == "00:12" and gallery[0][0] == picked and status == ""
 
-    _, _, evidence, _, _ = app.ask("Is there a cat?")  # the Ask tab's Evidence gallery
+    _, _, evidence, *_ = app.ask("Is there a cat?")  # the Ask tab's Evidence gallery
     picked = app.selected_thumbnail([path for path, _ in evidence], _select(0))
     assert evidence[0][1].startswith("00:12") and app.search_thumbnail(picked)[1][0][1] == "00:12"
+    player = app.seek_to_thumbnail([path for path, _ in evidence], _select(0))  # selecting one also seeks
+    assert "#t=12.000" in player and 'id="lv-player"' in player
+    player = app.seek_to_thumbnail(shown, _select(index), player="lv-search-player")
+    assert "#t=12.000" in player and 'id="lv-search-player"' in player
+    assert app.moment_of("/etc/passwd") is None and app.moment_of(str(Path(picked).parent / "99999.jpg")) is None
 
     for index in (len(shown), -1, "0", None, 1.0, True):  # what a browser may send beyond the gallery
         assert app.selected_thumbnail(shown, _select(index)) is None
@@ -161,7 +166,8 @@ def test_the_page_wires_find_moments_like_this(demo_library):
     unpicked = call(moments_like, "click", [None, ""])
     assert unpicked[2] == "Select a picture in the gallery first." and unpicked[0] == {"__type__": "update"}
     # the browser sees Gradio's cached copy (/tmp/gradio/...), so the pick is looked up server-side by index
-    call(moments, "select", [None], gr.SelectData(None, {"index": index, "value": data[0][index]}))
+    picked = call(moments, "select", [None], gr.SelectData(None, {"index": index, "value": data[0][index]}))
+    assert "#t=12.000" in picked[1] and 'id="lv-search-player"' in picked[1]  # the pick plays there too
     found = call(moments_like, "click", [None, ""])
     assert found[1]["data"][0][1] == "00:12" and found[2] == ""
     assert (query, "submit") in deps
