@@ -29,12 +29,15 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from longvid.index.records import Overview
 from longvid.ingest import LongvidError, MediaLimits, SegmentConfig, detect_scenes, open_video, probe, timecode
 from longvid.ingest.backends import BACKENDS
 
-from . import argtypes, doctor, wire
+from . import argtypes, wire
+
+if TYPE_CHECKING:
+    from longvid.index.records import Overview
 
 log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")  # addresses of serve that only this machine reaches
@@ -47,6 +50,8 @@ def _clock(t_s: float) -> str:  # listings: hours always, milliseconds
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
+    from . import doctor
+
     if args.self_test:
         results = doctor.self_test()
         for result in results:
@@ -202,8 +207,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    from .library import Library
-
     if (args.query is None) == (args.image is None):
         args.parser.error("give a query in words or --image PICTURE (one of the two)")
     if args.server and args.image is not None:
@@ -211,6 +214,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
     if args.server:
         found = _remote(args.server, "/api/search", {"query": args.query, "k": args.k, "video": args.video})
     else:
+        from .library import Library  # here: a --server call never loads the models' libraries
+
         path = _existing_library(args)
         if path is None:
             return 1
@@ -234,16 +239,22 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
-    from .library import Library
-
+    if args.server and args.reel:
+        args.parser.error("--reel cuts the moments here; ask without --server")
     if args.server:
         answer = _remote(args.server, "/api/ask", {"question": args.question, "video": args.video})
     else:
+        from .library import Library
+
         path = _existing_library(args)
         if path is None:
             return 1
         with Library(path, profile=args.profile) as lib:
-            answer = wire.answer_json(lib.ask(args.question, video=args.video))
+            asked = lib.ask(args.question, video=args.video)
+            reel = lib.export_answer(asked, args.reel) if args.reel else None
+        answer = wire.answer_json(asked)
+        if reel is not None:
+            print(f"wrote {reel.path}: {len(asked.citations)} moments, {reel.duration_s:.1f} s", file=sys.stderr)
     if args.json:
         print(json.dumps(answer, indent=2))
         return 0
@@ -390,6 +401,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             if not folder.is_dir():
                 args.parser.error(f"--watch {folder}: not a folder")
         roots += [str(d) for d in watched]  # what is watched is served too
+        lib.warm()
         launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth, api_key=api_key,
                watch=watched)  # fmt: skip
     return 0
@@ -511,8 +523,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question about the library, citing the moments")
     p.add_argument("question", help="the question, in words")
+    p.add_argument("--reel", metavar="FILE.mp4", help="also write the cited moments as one highlight reel")
     reader_options(p)
-    p.set_defaults(func=_cmd_ask)
+    p.set_defaults(func=_cmd_ask, parser=p)
 
     p = sub.add_parser("chapters", help="a video's chapters: spans, titles (and summaries with --md / --json)")
     p.add_argument("video", help="video id, id prefix, path or file name")

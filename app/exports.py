@@ -43,13 +43,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from longvid.index.records import Chapter
 from longvid.ingest import LongvidError, TranscriptSegment, timecode
 from longvid.ingest.subtitles import format_srt, format_vtt
 
 from .wire import chapter_json, span_text
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: the command line's parser reads the formats without loading torch
+    from longvid.index.records import Chapter
+
     from .library import Library
 
 log = logging.getLogger(__name__)

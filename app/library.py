@@ -275,6 +275,13 @@ class Library:
         hits = self.index.search("", {"frames": vector}, k=k, video_id=record.video_id if record else None, floors={})
         return Hits([self._to_search_hit(hit) for hit in hits], hits.reason)
 
+    def warm(self) -> None:
+        """Load what a question needs (the text model, the planner's examples, the vector files) now, so that
+        a server's first question is as fast as the next."""
+        self.planner.plan("what is this about")
+        if self.videos():
+            self.search("warm up", k=1)
+
     @functools.cached_property
     def planner(self) -> Planner:
         """Turns questions into plans (grammar, then nearest example questions embedded by the text model)."""

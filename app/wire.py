@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from longvid.index.records import Chapter, Overview, VideoRecord
 from longvid.ingest import timecode
-from longvid.llm import Answer, Citation
 
-from .library import SearchHit
+if TYPE_CHECKING:  # annotations only: ``longvid ask --server`` imports this without the models' libraries
+    from longvid.index.records import Chapter, Overview, VideoRecord
+    from longvid.llm import Answer, Citation
+
+    from .library import SearchHit
 
 
 def span_text(start_s: float, end_s: float) -> str:

@@ -256,3 +256,10 @@ def test_cli_asks_a_running_server(server, monkeypatch, capsys):
     assert main(["ask", "--server", closed, BUDGET]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"longvid ask: error: cannot reach longvid serve at {closed}") and err.count("\n") == 1
+
+
+def test_warm_loads_what_a_question_needs(tmp_path, demo_library):
+    with Library(demo_library.root) as lib:
+        assert "planner" not in vars(lib) and "text_embedder" not in vars(lib.indexer)
+        lib.warm()
+        assert "planner" in vars(lib) and "text_embedder" in vars(lib.indexer)

@@ -309,3 +309,15 @@ def test_cli_clip_rejects_bad_times(keyed, tmp_path, capsys):
         main(["clip", str(keyed), "1:75", "2:00", "-o", str(tmp_path / "out.mp4")])
     assert exit_.value.code == 2
     assert "'1:75' is not a time like" in capsys.readouterr().err
+
+
+def test_ask_writes_the_answer_as_a_reel(demo_library, tmp_path, capsys):
+    out = tmp_path / "answer.mp4"
+    question = "When was the budget for the new bridge approved?"
+    assert main(["ask", "--library", str(demo_library.root), "--reel", str(out), question]) == 0
+    cited = demo_library.ask(question).citations
+    length = sum(c.end_s - c.start_s for c in cited) + len(cited) * CARD_S
+    assert f"wrote {out}: {len(cited)} moments" in capsys.readouterr().err
+    assert abs(probe(out).duration_s - length) < 0.25
+    with pytest.raises(ClipError, match="cites no moment"):
+        demo_library.export_answer(Answer("nothing", ()), tmp_path / "none.mp4")
