@@ -39,7 +39,7 @@ from .api import create_app
 from .jobs import VIDEO_SUFFIXES, IndexQueue
 from .library import Library, SearchHit
 from .watch import FolderWatcher
-from .webmedia import add_media_routes, clip_url, inside_roots, media_path, video_url
+from .webmedia import add_media_routes, clip_url, inside_roots, media_path, reel_url, video_url
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +141,9 @@ def answer_html(answer: Answer, downloads: Collection[str] = ()) -> str:
            "download clip</a>" if c.video_id in downloads else "")
         for i, c in enumerate(answer.citations, start=1)
     )  # fmt: skip
+    shown = [(c.video_id, c.start_s, c.end_s) for c in answer.citations if c.video_id in downloads]
+    if len(shown) > 1:
+        links += f' <a class="lv-download lv-reel" href="{html.escape(reel_url(shown))}" download>all as one reel</a>'
     body = "<br>".join(html.escape(line) for line in answer.text.splitlines())
     plan = f'<p class="lv-plan"><small>plan: {html.escape(answer.plan.describe())}</small></p>' if answer.plan else ""
     return f'<div class="lv-answer"><p>{body}</p><p>{links}</p>{plan}</div>'

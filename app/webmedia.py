@@ -27,6 +27,7 @@ from starlette.background import BackgroundTask
 
 from longvid.ingest import LongvidError, timecode
 
+from .clips import export_reel
 from .library import Library
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,12 @@ def media_path(path: str | Path, roots: Sequence[str | Path]) -> Path | None:
     return resolved if resolved is not None and resolved.is_file() else None
 
 
+def reel_url(moments: Sequence[tuple[str, float, float]]) -> str:
+    """A signed URL of the highlight reel of ``(video_id, start_s, end_s)`` moments, in that order."""
+    listed = ",".join(f"{v}:{a:.3f}:{b:.3f}" for v, a, b in moments)
+    return signed(f"/media/reel?moments={listed}")
+
+
 def add_media_routes(app: FastAPI, library: Library, roots: Sequence[str | Path]) -> None:
     """The three signed routes under ``/media``, playing and cutting only files under ``roots``; a bad
     signature, an unknown or missing file or one outside the roots is a 404."""
@@ -98,6 +105,27 @@ def add_media_routes(app: FastAPI, library: Library, roots: Sequence[str | Path]
         if not path.is_file():
             raise HTTPException(404, "no such thumbnail")
         return FileResponse(path, media_type="image/jpeg")
+
+    @app.get("/media/reel", include_in_schema=False)
+    def reel(moments: str, sig: str = "") -> FileResponse:
+        check(f"/media/reel?moments={moments}", sig)
+        spans = []
+        for item in moments.split(","):
+            video_id, start, end = item.rsplit(":", 2)
+            source = media_path(library.video(video_id).path, roots)
+            if source is None:
+                raise HTTPException(404, "a cited video's file is missing or not under the folders this server plays")
+            spans.append((source, float(start), float(end)))
+        if sum(b - a for _, a, b in spans) > MAX_CLIP_S:
+            raise HTTPException(400, f"a reel is at most {MAX_CLIP_S:.0f} s of moments")
+        folder = tempfile.TemporaryDirectory(prefix="longvid-reel-")
+        try:
+            made = export_reel(spans, Path(folder.name) / "answer.mp4")
+        except LongvidError as err:
+            folder.cleanup()
+            raise HTTPException(404, str(err)) from None
+        return FileResponse(made.path, media_type="video/mp4", filename="answer.mp4",
+                            background=BackgroundTask(folder.cleanup))  # fmt: skip
 
     @app.get("/media/clip/{video_id}", include_in_schema=False)
     def clip(video_id: str, start: float, end: float, sig: str = "") -> FileResponse:

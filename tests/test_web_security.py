@@ -152,6 +152,14 @@ def test_media_links_are_signed_and_stay_inside_the_roots(served, tmp_path):
         clip.write_bytes(reply.read())
         assert "attachment" in reply.headers["content-disposition"]
     assert abs(probe(clip).duration_s - 2.0) < 0.25
+    from longvid.app.clips import CARD_S
+    from longvid.app.webmedia import reel_url
+
+    reel = reel_url([(video.video_id, 0, 1), (video.video_id, 3, 5)])  # "all as one reel" under an answer
+    with plain.open(base + reel, timeout=120) as reply:
+        clip.write_bytes(reply.read())
+    assert abs(probe(clip).duration_s - (3.0 + 2 * CARD_S)) < 0.3
+    assert _get(plain, base + reel.replace("3.000:5.000", "3.000:6.000")) == 404
     record = VideoRecord("evil0000", "/etc/passwd", 10.0, 25.0, 160, 90, False)
     lib.index.add_video(record, [Event("evil0000", 0, TimeSpan(0, 10), transcript="x")],
                         {"text": np.ones((1, lib.indexer.text_embedder.dim), np.float32)})  # fmt: skip
