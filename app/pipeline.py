@@ -28,14 +28,17 @@ Nothing is written here: :class:`BuiltVideo` goes to the index in one transactio
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import glob
 import io
 import logging
 import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -61,6 +64,7 @@ from longvid.ingest import (
     read_subtitles,
     sample_frames,
 )
+from longvid.ingest.cpu import available_cores
 from longvid.ingest.features import color_histograms, histogram_distance, unit_rows
 from longvid.ingest.segment import Segmenter
 
@@ -157,8 +161,14 @@ class Indexer:
         return create_frame_encoder(self.profile.frames.encoder, device=self.profile.device)
 
     @functools.cached_property
+    def threads(self) -> ThreadPlan:
+        """How the CPU cores are split between the visual pass and speech (see :func:`thread_plan`)."""
+        return thread_plan(available_cores(), self.profile.overlap and self.profile.device == "cpu")
+
+    @functools.cached_property
     def ocr(self) -> OcrReader:
-        return OcrReader(min_score=self.profile.ocr.min_score, max_side=self.profile.ocr.max_side)
+        return OcrReader(min_score=self.profile.ocr.min_score, max_side=self.profile.ocr.max_side,
+                         threads=self.threads.visual)  # fmt: skip
 
     @functools.cached_property
     def detector(self) -> ObjectDetector:
@@ -172,25 +182,33 @@ class Indexer:
 
     @functools.cached_property
     def speech(self) -> SpeechRecognizer:
-        return SpeechRecognizer(self.profile.speech)
+        cfg = self.profile.speech
+        return SpeechRecognizer(cfg if cfg.cpu_threads else replace(cfg, cpu_threads=self.threads.speech))
 
     # -- the pipeline ------------------------------------------------------------------------------
     def build(self, asset: VideoAsset, on_progress: Progress | None = None) -> BuiltVideo:
         """Index one video; ``on_progress(stage, fraction)`` hears how far it is: ``"frames"`` from 0 to
         :data:`FRAMES_SHARE`, ``"speech"`` up to :data:`SPEECH_SHARE`, then ``"moments"`` (detection,
         embeddings, memory) up to 1."""
-        report = on_progress or _ignore
+        tracker = _Tracker(on_progress or _ignore)
         seconds: dict[str, float] = {}
         spool = ThumbnailSpool()
+        stop = threading.Event()
+        with torch_threads(self.threads.visual), ThreadPoolExecutor(1, thread_name_prefix="longvid-speech") as pool:
+            speech = pool.submit(self._timed, self._transcript, asset, tracker, stop) if self.threads.overlap else None
+            try:
+                start = time.perf_counter()
+                scenes, keyframes = self._visual_pass(asset, seconds, spool, tracker)
+                seconds["visual_total"] = time.perf_counter() - start
+                transcript, seconds["speech"] = (
+                    speech.result() if speech else self._timed(self._transcript, asset, tracker, stop)
+                )
+            except BaseException:
+                stop.set()  # speech stops at its next segment; the pool waits for it
+                spool.close()
+                raise
+        tracker.moments()
         try:
-            start = time.perf_counter()
-            scenes, keyframes = self._visual_pass(asset, seconds, spool, report)
-            seconds["visual_total"] = time.perf_counter() - start
-
-            start = time.perf_counter()
-            transcript = self._transcript(asset, report)
-            report("moments", SPEECH_SHARE)
-            seconds["speech"] = time.perf_counter() - start
             spans = split_spans((s.span for s in scenes), self.profile.events.max_event_s)
             times = [k.time_s for k in keyframes]  # sorted: frames are decoded in presentation order
             groups = [_within(keyframes, times, span) for span in spans]
@@ -243,7 +261,7 @@ class Indexer:
                           overview, seconds, len(keyframes), analysed)  # fmt: skip
 
     def _visual_pass(
-        self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool, report: Progress
+        self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool, tracker: _Tracker
     ) -> tuple[list[Scene], list[Keyframe]]:
         cfg = self.profile.frames
         segmenter = Segmenter(SegmentConfig(fps=cfg.analysis_fps, min_scene_s=self.profile.events.min_scene_s,
@@ -272,7 +290,7 @@ class Indexer:
             if chosen:
                 keyframes.extend(self._encode(batch, chosen, repeats, keyframes[-1:], clock, spool))
             deadline.check()
-            report("frames", FRAMES_SHARE * _share(float(batch.timestamps_s[-1]), asset.duration_s))
+            tracker.frames(_share(float(batch.timestamps_s[-1]), asset.duration_s))
             tick = time.perf_counter()
         seconds.update(clock)  # keyframes is never empty: the first decoded frame is always encoded
         return segmenter.scenes(asset.duration_s), keyframes
@@ -328,7 +346,12 @@ class Indexer:
                 out.update((i, objects) for (i, _), objects in zip(part, found, strict=True))
         return out
 
-    def _transcript(self, asset: VideoAsset, report: Progress) -> list[TranscriptSegment]:
+    @staticmethod
+    def _timed(fn: Callable, *args) -> tuple[object, float]:
+        start = time.perf_counter()
+        return fn(*args), time.perf_counter() - start
+
+    def _transcript(self, asset: VideoAsset, tracker: _Tracker, stop: threading.Event) -> list[TranscriptSegment]:
         subtitles = find_subtitles(asset)
         if subtitles:
             log.info("%s: using %d subtitle cues instead of speech recognition", asset.path.name, len(subtitles))
@@ -344,9 +367,9 @@ class Indexer:
         for segment in self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress):
             segments.append(segment)
             deadline.check()
-            report(
-                "speech", FRAMES_SHARE + (SPEECH_SHARE - FRAMES_SHARE) * _share(segment.span.end_s, asset.duration_s)
-            )
+            if stop.is_set():  # the visual pass failed: its error is the one reported
+                break
+            tracker.speech(_share(segment.span.end_s, asset.duration_s))
         return segments
 
 
@@ -450,3 +473,63 @@ def _share(t_s: float, duration_s: float) -> float:
 
 def _ignore(stage: str, fraction: float) -> None:
     """The progress listener when nobody listens."""
+
+
+@dataclass(frozen=True)
+class ThreadPlan:
+    """CPU threads for each pass: with ``overlap`` the passes run at once and split the cores."""
+
+    overlap: bool
+    visual: int  # torch and onnxruntime threads of the visual pass (frame encoder, OCR, detector)
+    speech: int  # CTranslate2 threads of speech recognition
+
+
+def thread_plan(cores: int, overlap: bool) -> ThreadPlan:
+    """Speech gets half the cores (at least one), the visual pass the rest; one core cannot overlap.
+
+    >>> thread_plan(2, True), thread_plan(16, True).speech, thread_plan(16, False).visual
+    (ThreadPlan(overlap=True, visual=1, speech=1), 8, 16)
+    >>> thread_plan(1, True).overlap
+    False
+    """
+    if not overlap or cores < 2:
+        return ThreadPlan(False, cores, min(4, cores))
+    speech = cores // 2
+    return ThreadPlan(True, cores - speech, speech)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Torch's intra-op thread count set to ``n`` inside the block, restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class _Tracker:
+    """One monotonic progress figure from passes that may run at once: the visual pass's share of the work
+    is :data:`FRAMES_SHARE`, speech's the next ``SPEECH_SHARE - FRAMES_SHARE``, the rest is the moments'."""
+
+    def __init__(self, report: Progress):
+        self.report, self.done = report, {"frames": 0.0, "speech": 0.0}
+        self._lock = threading.Lock()
+
+    def frames(self, fraction: float) -> None:
+        self._moved("frames", fraction)
+
+    def speech(self, fraction: float) -> None:
+        self._moved("speech", fraction)
+
+    def moments(self) -> None:
+        self.report("moments", SPEECH_SHARE)
+
+    def _moved(self, stage: str, fraction: float) -> None:
+        with self._lock:
+            self.done[stage] = max(self.done[stage], fraction)
+            overall = FRAMES_SHARE * self.done["frames"] + (SPEECH_SHARE - FRAMES_SHARE) * self.done["speech"]
+            self.report(stage, overall)

@@ -110,6 +110,7 @@ class Profile:
     description: str = ""
     device: str = "cpu"  # "cpu" or "cuda"; every model is placed here
     transcribe: bool = True  # run speech recognition on videos that have audio but no subtitles
+    overlap: bool = True  # speech recognition runs beside the visual pass, the CPU cores split between them
     frames: FramesConfig = field(default_factory=FramesConfig)
     objects: ObjectsConfig = field(default_factory=ObjectsConfig)  # object detection and counts
     events: EventsConfig = field(default_factory=EventsConfig)

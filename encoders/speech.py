@@ -39,7 +39,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from longvid.ingest import AudioClip, NoAudioStreamError, TimeSpan, TranscriptSegment, VideoAsset, Word, iter_audio
+from longvid.ingest.cpu import available_cores
 from longvid.ingest.words import split_words
 
 from ._cache import ModelCacheError, ModelNotInstalledError, Part, default_cache_root, join_parts
@@ -167,8 +167,7 @@ class SpeechConfig:
         """CPU threads handed to CTranslate2 (``cpu_threads`` with 0 resolved)."""
         if self.cpu_threads:
             return self.cpu_threads
-        available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        return min(4, available)
+        return min(4, available_cores())
 
 
 @dataclass(frozen=True)

@@ -217,10 +217,10 @@ def test_progress_is_reported_in_order(tmp_path):
     heard: list[tuple[str, float]] = []
     with Library(tmp_path / "lib", profile="embedded") as lib:
         lib.add(part, on_progress=lambda stage, f: heard.append((stage, f)))
-    stages = list(dict.fromkeys(stage for stage, _ in heard))
+    stages = [stage for stage, _ in heard]
     fractions = [f for _, f in heard]
-    assert stages == ["frames", "speech", "moments"] and fractions == sorted(fractions)
-    assert 0 < fractions[0] <= 0.5 and fractions[-1] == pytest.approx(0.9)
+    assert set(stages) == {"frames", "speech", "moments"} and stages[-1] == "moments"  # the passes overlap
+    assert fractions == sorted(fractions) and 0 < fractions[0] <= 0.5 and fractions[-1] == pytest.approx(0.9)
 
 
 def test_internal_errors_are_json_without_a_traceback(demo_library, monkeypatch):

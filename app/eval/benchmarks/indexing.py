@@ -31,7 +31,8 @@ from pathlib import Path
 from longvid.app import Library
 from longvid.app.profiles import load_profile
 from longvid.ingest import open_video
-overrides = {"transcribe": sys.argv[3] == "on"} | ({} if sys.argv[4] == "on" else {"objects.detector": ""})
+overrides = {"transcribe": sys.argv[3] == "on", "overlap": sys.argv[5] == "on"}
+overrides |= {} if sys.argv[4] == "on" else {"objects.detector": ""}
 profile = load_profile("embedded", overrides=overrides)
 start = time.perf_counter()
 with Library(sys.argv[2], profile=profile) as lib:
@@ -58,10 +59,10 @@ def make_long_video(path: Path, minutes: float) -> float:
     return loops * 60.0
 
 
-def index_once(video: Path, asr: str, objects: str = "on") -> dict:
+def index_once(video: Path, asr: str, objects: str = "on", overlap: str = "on") -> dict:
     with tempfile.TemporaryDirectory() as lib:
-        out = subprocess.run([sys.executable, "-c", _RUN, str(video), lib, asr, objects], capture_output=True,
-                             text=True, check=True)  # fmt: skip
+        out = subprocess.run([sys.executable, "-c", _RUN, str(video), lib, asr, objects, overlap],
+                             capture_output=True, text=True, check=True)  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -83,30 +84,33 @@ def main() -> None:
         default="on",
         help="object detection (both: each length twice, detection off then on, in one run)",
     )
+    parser.add_argument("--overlap", choices=["on", "off", "both"], default="on",
+                        help="speech beside the visual pass (both: serial, then overlapped, in one run)")  # fmt: skip
     args = parser.parse_args()
     frames = load_profile("embedded").frames
     print(f"machine: {os.cpu_count()} CPUs visible, {len(os.sched_getaffinity(0))} usable; embedded profile")
     print("\n### Indexing assets/demo.mp4 looped (480x270, 10 fps, narrated); stage columns: video s / wall s")
-    print("| length | ASR | objects | wall s | video s / wall s | events | keyframes (analysed) | ffmpeg CLI decode "
-          "| decode+cuts | encoder | OCR | objects | speech | text embed | chapters + overview (share of wall) | store "
-          "| peak RSS MB |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| length | ASR | objects | overlap | wall s | video s / wall s | events | keyframes (analysed) "
+          "| ffmpeg CLI decode | decode+cuts | encoder | OCR | objects | speech | text embed "
+          "| chapters + overview (share of wall) | store | peak RSS MB |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory() as tmp:
             video = Path(tmp) / "long.mp4"
             duration = make_long_video(video, minutes)
             reference = duration / ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
-            runs = [(a, o) for a in (["on", "off"] if args.asr == "both" else [args.asr])
-                    for o in (["off", "on"] if args.objects == "both" else [args.objects])]  # fmt: skip
-            for asr, objects in runs:
-                r = index_once(video, asr, objects)
+            runs = [(a, o, v) for a in (["on", "off"] if args.asr == "both" else [args.asr])
+                    for o in (["off", "on"] if args.objects == "both" else [args.objects])
+                    for v in (["off", "on"] if args.overlap == "both" else [args.overlap])]  # fmt: skip
+            for asr, objects, overlap in runs:
+                r = index_once(video, asr, objects, overlap)
                 s = r["stages"]
                 rate = " | ".join(f"{duration / s[k]:.0f}x" if s[k] > 1e-3 else "—"
                                   for k in ("decode", "encode", "ocr", "objects", "speech", "text_embed"))  # fmt: skip
                 rate += (
                     f" | {duration / s['memory']:.0f}x ({s['memory'] / r['wall_s']:.1%}) | {duration / s['store']:.0f}x"
                 )
-                print(f"| {duration / 60:.0f} min | {asr} | {objects} | {r['wall_s']:.0f} "
+                print(f"| {duration / 60:.0f} min | {asr} | {objects} | {overlap} | {r['wall_s']:.0f} "
                       f"| {duration / r['wall_s']:.1f}x | {r['events']} | {r['keyframes']} ({r['analysed']}) "
                       f"| {reference:.0f}x | {rate} "
                       f"| {r['peak_rss_mb']:.0f} |")  # fmt: skip
