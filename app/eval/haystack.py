@@ -148,12 +148,12 @@ def build_haystack(spec: HaystackSpec, work_dir: str | Path, needles: NeedleSet 
     speech = [(n, round(d * duration, 2)) for d, n in zip(_depths(len(chosen["spoken"]), "spoken"), chosen["spoken"],
                                                            strict=True)]  # fmt: skip
     speech += _distractor_speech(spec, rng, needles.distractor_speech, duration, [t for _, t in speech])
-    said = [PlacedNeedle(n, TimeSpan(t, t + _clip_seconds(n)), t / duration) for n, t in sorted(speech, key=_at)]
+    said = [PlacedNeedle(n, TimeSpan(t, t + clip_seconds(n)), t / duration) for n, t in sorted(speech, key=_at)]
     placed += [p for p in said if p.needle.kind == "spoken"]
     size = "" if spec.size == HaystackSpec.size else "-{}x{}".format(*spec.size)
     stem = f"haystack-{round(spec.length_s)}s{size}-seed{spec.seed}"
     audio = work / f"{stem}.wav"
-    _write_audio(audio, duration, speech, rng)
+    write_soundtrack(audio, duration, speech, rng)
     listing = work / f"{stem}.txt"
     listing.write_text("".join(f"file '{s.clip.resolve()}'\n" for s in segments))
     out = work / f"{stem}.mp4"
@@ -303,7 +303,7 @@ def _distractor_speech(
     return placed
 
 
-def _clip_seconds(needle: Needle) -> float:
+def clip_seconds(needle: Needle) -> float:
     return len(_speech(needle)) / SAMPLE_RATE
 
 
@@ -317,7 +317,7 @@ def _speech(needle: Needle) -> np.ndarray:
     return _SPEECH_CACHE[needle.id]
 
 
-def _write_audio(
+def write_soundtrack(
     path: Path, duration_s: float, speech: Sequence[tuple[Needle, float]], rng: np.random.Generator,
     chunk_s: float = 60.0,
 ) -> None:  # fmt: skip

@@ -38,6 +38,9 @@ The rule, for one class synset C:
    word goes last (it is the most general), standing in for the unique beginners that step 2 removes; the other
    lexicographer files (noun.artifact, noun.object, ...) add nothing.
 7. At most 8 general words: the 7 most specific ones and the category word of step 6, or the 8 most specific.
+8. Then the headword of each group C itself is a member of (``#m``, in noun.group) that SemCor tags at least 20
+   times: "people" for person (257 tags). Below that are only herd, flock, pack, pride... (5 tags or fewer),
+   words for a gathering rather than for its members.
 
 Synonyms are the other lemmas of C's own synset. ImageNet rows show the label itself; COCO rows show COCO's
 own name (``COCO_DISPLAY``: darknet's "tvmonitor" is shown as "tv", "sofa" as "couch").
@@ -61,6 +64,8 @@ MIN_TAGS = 1  # SemCor tags for a (non-direct) hypernym's headword
 MIN_ALT_TAGS = 2  # SemCor tags for another lemma to be used beside (or instead of) the headword
 DOMINANCE = 0.2  # this sense's tags / the word's most-tagged noun sense's tags
 MAX_GENERAL = 8
+GROUP_LEXFILE = 14  # noun.group
+MIN_GROUP_TAGS = 20  # SemCor tags for a group's headword to stand for its members
 CATEGORY_WORDS = {5: "animal", 13: "food", 18: "person", 20: "plant"}  # lexicographer file number -> word
 
 # COCO class names as darknet's coco.names spells them (what the detector emits), in class order.
@@ -115,6 +120,7 @@ class Synset:
     lexfile: int
     lemmas: tuple[tuple[str, int], ...]  # (word as the data file spells it, lex_id)
     hypernyms: tuple[int, ...]  # @ and @i, noun targets only
+    groups: tuple[int, ...] = ()  # #m: the groups it is a member of ("people" for person)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -137,7 +143,8 @@ class WordNet:
             at = 4 + 2 * n
             pointers = [fields[at + 1 + 4 * k : at + 5 + 4 * k] for k in range(int(fields[at]))]
             hypernyms = tuple(int(off) for sym, off, pos, _ in pointers if sym in ("@", "@i") and pos == "n")
-            self.synsets[int(fields[0])] = Synset(int(fields[0]), int(fields[1]), lemmas, hypernyms)
+            groups = tuple(int(off) for sym, off, pos, _ in pointers if sym == "#m" and pos == "n")
+            self.synsets[int(fields[0])] = Synset(int(fields[0]), int(fields[1]), lemmas, hypernyms, groups)
         self.tags: dict[str, int] = {}
         for line in (root / "cntlist.rev").read_text(encoding="utf-8").splitlines():
             key, _, count = line.split()
@@ -253,9 +260,19 @@ class Rule:
             if c.kept and c.word not in words and c.word.lower() not in taken:
                 words.append(c.word)
         category = CATEGORY_WORDS.get(self.wn.synsets[offset].lexfile)
-        if category is None:
-            return words[:MAX_GENERAL]
-        return [*[w for w in words if w != category][: MAX_GENERAL - 1], category]
+        kept = words[:MAX_GENERAL] if category is None else [*[w for w in words if w != category][: MAX_GENERAL - 1],
+                                                               category]  # fmt: skip
+        return kept + [w for w in self.group_words(offset) if w.lower() not in taken and w not in kept]
+
+    def group_words(self, offset: int) -> list[str]:
+        """Step 8: the headword of each group the class itself is a member of, when that group is a people-sized
+        word (noun.group) tagged at least ``MIN_GROUP_TAGS`` times in SemCor: "people" for person."""
+        out = []
+        for group in self.wn.synsets[offset].groups:
+            synset = self.wn.synsets[group]
+            if synset.lexfile == GROUP_LEXFILE and self.wn.tag_count(group, synset.words[0]) >= MIN_GROUP_TAGS:
+                out.append(synset.words[0])
+        return out
 
 
 def synonyms(synset: Synset, *shown: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 Run ``python -m longvid.app.eval.benchmarks.indexing [--minutes 10 60 180] [--asr on|off|both]``. The test
 video is ``assets/demo.mp4`` (slides, photos, narration, silence) looped to each requested length with
-``ffmpeg -stream_loop`` (no re-encoding), then indexed with the embedded profile into a fresh library.
+``ffmpeg -stream_loop`` (no re-encoding), or with ``--footage camera`` camera footage with speech
+(:mod:`.footage`), then indexed with the embedded profile into a fresh library.
 Each run is a separate process, so its peak RSS (VmHWM) covers models, decoding and indexing of that
 run alone; flat RSS across lengths shows that memory does not grow with the video. In the same run the
 ffmpeg command line decodes the same file at the pipeline's analysis rate and size, as the reference
@@ -22,6 +23,8 @@ from pathlib import Path
 
 from longvid.app.profiles import load_profile
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
+
+from .footage import make_camera_video
 
 DEMO = Path(__file__).resolve().parents[3] / "assets" / "demo.mp4"
 
@@ -84,12 +87,19 @@ def main() -> None:
         default="on",
         help="object detection (both: each length twice, detection off then on, in one run)",
     )
+    parser.add_argument("--footage", choices=["demo", "camera"], default="demo",
+                        help="demo: assets/demo.mp4 looped (slides); camera: opencv-doc's sample videos at "
+                        "640x360 25 fps with 20%% speech (footage.py)")  # fmt: skip
     parser.add_argument("--overlap", choices=["on", "off", "both"], default="on",
                         help="speech beside the visual pass (both: serial, then overlapped, in one run)")  # fmt: skip
     args = parser.parse_args()
     frames = load_profile("embedded").frames
     print(f"machine: {os.cpu_count()} CPUs visible, {len(os.sched_getaffinity(0))} usable; embedded profile")
-    print("\n### Indexing assets/demo.mp4 looped (480x270, 10 fps, narrated); stage columns: video s / wall s")
+    what = {
+        "demo": "assets/demo.mp4 looped (480x270, 10 fps, narrated)",
+        "camera": "camera footage (opencv-doc samples, 640x360, 25 fps, 20% speech)",
+    }[args.footage]
+    print(f"\n### Indexing {what}; stage columns: video s / wall s")
     print("| length | ASR | objects | overlap | wall s | video s / wall s | events | keyframes (analysed) "
           "| ffmpeg CLI decode | decode+cuts | encoder | OCR | objects | speech | text embed "
           "| chapters + overview (share of wall) | store | peak RSS MB |")  # fmt: skip
@@ -97,7 +107,7 @@ def main() -> None:
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory() as tmp:
             video = Path(tmp) / "long.mp4"
-            duration = make_long_video(video, minutes)
+            duration = (make_camera_video if args.footage == "camera" else make_long_video)(video, minutes)
             reference = duration / ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
             runs = [(a, o, v) for a in (["on", "off"] if args.asr == "both" else [args.asr])
                     for o in (["off", "on"] if args.objects == "both" else [args.objects])
