@@ -25,7 +25,11 @@ def builds():
     for overlap in (False, True):
         indexer.threads = ThreadPlan(overlap, visual=1, speech=1)
         heard: list[tuple[str, float, str]] = []
-        built = indexer.build(asset, lambda stage, f: heard.append((stage, f, threading.current_thread().name)))
+
+        def listen(stage: str, fraction: float, heard: list = heard) -> None:
+            heard.append((stage, fraction, threading.current_thread().name))
+
+        built = indexer.build(asset, listen)
         out[overlap] = built, heard
     return out
 
