@@ -1,6 +1,7 @@
 """Indexing pipeline: one video in, its events (with text, tags, vectors and thumbnails) out.
 
-``Indexer(profile).build(asset)`` makes one streaming pass over the frames and one over the audio:
+``Indexer(profile).build(asset)`` makes one streaming pass over the frames and one over the audio, at the same
+time when ``profile.overlap`` is on (speech on its own thread; :func:`thread_plan` splits the cores):
 
 1. Frames are decoded at ``frames.analysis_fps`` (small, 480 px). Colour histograms of every frame feed
    the cut detector. A frame goes to the frame encoder and OCR only when it is *new*: its histogram
