@@ -513,6 +513,14 @@ def build_ui(library: Library, allowed_roots: Sequence[str | Path]) -> gr.Blocks
     return ui
 
 
+def _watching(watcher: FolderWatcher, stop: threading.Event) -> None:
+    """A watched folder's thread: a failure is logged (the server goes on serving), never lost."""
+    try:
+        watcher.run(stop)
+    except Exception:
+        log.exception("watching %s stopped: new videos there are no longer indexed", watcher.folder)
+
+
 class Served:
     """A running ``longvid serve``: its URL, and :meth:`close` to stop it (and its indexing jobs)."""
 
@@ -541,7 +549,7 @@ def launch(ui: gr.Blocks, library: Library, allowed_roots: Sequence[str | Path],
     stop_watching = threading.Event()
     for folder in watch:
         watcher = FolderWatcher(folder, jobs.submit)
-        threading.Thread(target=watcher.run, args=(stop_watching,), name=f"watch {folder}", daemon=True).start()
+        threading.Thread(target=_watching, args=(watcher, stop_watching), name=f"watch {folder}", daemon=True).start()
     app = create_app(library, allowed_roots, api_key=api_key, jobs=jobs)
     add_media_routes(app, library, [*allowed_roots, *served_library_dirs(library)])
     app = gr.mount_gradio_app(

@@ -127,6 +127,23 @@ def test_body_limit_holds_without_a_declared_length(server):
     assert reply.startswith("HTTP/1.1 413")
 
 
+def test_the_openapi_schema_lists_every_route(server):
+    status, schema = _call(f"{server}/openapi.json", key=None)
+    assert status == 200 and schema["info"]["title"] == "longvid"
+    assert {
+        "/api/videos",
+        "/api/videos/{ref}",
+        "/api/videos/{ref}/transcript",
+        "/api/videos/{ref}/chapters",
+        "/api/search",
+        "/api/ask",
+        "/api/jobs/{job_id}",
+        "/v1/models",
+        "/v1/chat/completions",
+    } <= set(schema["paths"])
+    assert not any(path.startswith("/media") or "{rest" in path for path in schema["paths"])  # the page's, unlisted
+
+
 def test_rest_videos_search_ask_transcript_chapters(server, demo_library):
     status, body = _call(f"{server}/api/videos")
     assert status == 200 and [v["name"] for v in body["videos"]] == [DEMO.name] and body["videos"][0]["present"]

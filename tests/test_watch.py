@@ -185,3 +185,16 @@ def test_longvid_watch_command_indexes_then_stops_on_ctrl_c(tmp_path, clips):
     finally:
         watch.kill()
     assert watch.returncode == 130 and err.strip().endswith("longvid watch: interrupted"), err
+
+
+def test_a_watch_thread_that_fails_says_so_in_the_log(tmp_path, caplog):
+    from longvid.app.web import _watching
+
+    class Broken:
+        folder = tmp_path
+
+        def run(self, stop):
+            raise RuntimeError("the disk went away")
+
+    _watching(Broken(), threading.Event())  # returns: the server goes on
+    assert f"watching {tmp_path} stopped" in caplog.text and "the disk went away" in caplog.text
