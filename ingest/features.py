@@ -46,21 +46,27 @@ def unit_rows(vectors: np.ndarray) -> np.ndarray:
 
 
 def color_histograms(batch: FrameBatch, levels: int = 4) -> FrameFeatures:
-    """Per-frame ``GRID x GRID x levels**3`` RGB histograms of ``batch``, L1-normalised."""
+    """Per-frame ``GRID x GRID x levels**3`` RGB histograms of ``batch``, L1-normalised.
+
+    A pixel in row ``r`` of an ``H``-row frame falls in grid row ``r * GRID // H`` (columns likewise) and in
+    colour bin ``((R >> s) * levels + (G >> s)) * levels + (B >> s)``, ``s = 8 - log2(levels)``. OpenCV's
+    ``calcHist`` counts each cell (about 8x faster than NumPy's ``bincount`` over the same indices, and equal
+    to it: ``tests/test_segment.py``).
+    """
+    import cv2  # OpenCV comes with rapidocr; imported here so that decoding alone does not load it
+
     if levels not in (2, 4, 8, 16):
         raise ValueError(f"levels must be 2, 4, 8 or 16, got {levels}")
     n, h, w, _ = batch.pixels.shape
     if h < GRID or w < GRID:
         raise ValueError(f"frames of {w}x{h} are too small for a {GRID}x{GRID} histogram grid")
-    shift = 8 - int(np.log2(levels))
-    q = batch.pixels >> shift  # (N, H, W, 3) uint8 in [0, levels); small integer types keep this 4x faster
-    colour = (q[..., 0].astype(np.uint16) * levels + q[..., 1]) * levels + q[..., 2]  # (N, H, W) uint16
-    rows = np.minimum(np.arange(h) * GRID // h, GRID - 1)
-    cols = np.minimum(np.arange(w) * GRID // w, GRID - 1)
+    rows = [-(-k * h // GRID) for k in range(GRID + 1)]  # cell k holds rows ceil(k*h/G) .. ceil((k+1)*h/G) - 1
+    cols = [-(-k * w // GRID) for k in range(GRID + 1)]
     bins = levels**3
-    per_frame = GRID * GRID * bins
-    offset = (rows[:, None] * GRID + cols[None, :]).astype(np.intp) * bins  # (H, W): the cell's first bin
-    index = colour + offset[None] + (np.arange(n, dtype=np.intp) * per_frame)[:, None, None]
-    counts = np.bincount(index.ravel(), minlength=n * per_frame).reshape(n, per_frame)
-    embeddings = (counts / (h * w)).astype(np.float32)  # (N, GRID*GRID*bins), rows sum to 1
+    counts = np.empty((n, GRID * GRID, bins), np.float64)
+    for i, frame in enumerate(batch.pixels):
+        for cell, (r, c) in enumerate((r, c) for r in range(GRID) for c in range(GRID)):
+            part = np.ascontiguousarray(frame[rows[r] : rows[r + 1], cols[c] : cols[c + 1]])
+            counts[i, cell] = cv2.calcHist([part], [0, 1, 2], None, [levels] * 3, [0, 256] * 3).ravel()
+    embeddings = (counts.reshape(n, GRID * GRID * bins) / (h * w)).astype(np.float32)  # rows sum to 1
     return FrameFeatures(batch.video_id, batch.timestamps_s, embeddings, metric="l1")

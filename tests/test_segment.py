@@ -89,6 +89,28 @@ def test_config_validation():
         SegmentConfig(min_scene_s=10, max_scene_s=5)
 
 
+def _bincount_histograms(pixels: np.ndarray, levels: int) -> np.ndarray:
+    """The histograms as NumPy counts them, the reference OpenCV's calcHist must equal."""
+    n, h, w, _ = pixels.shape
+    shift = 8 - int(np.log2(levels))
+    q = pixels >> shift
+    colour = (q[..., 0].astype(np.intp) * levels + q[..., 1]) * levels + q[..., 2]
+    cell = np.minimum(np.arange(h) * 2 // h, 1)[:, None] * 2 + np.minimum(np.arange(w) * 2 // w, 1)[None, :]
+    index = colour + cell[None] * levels**3 + (np.arange(n) * 4 * levels**3)[:, None, None]
+    counts = np.bincount(index.ravel(), minlength=n * 4 * levels**3).reshape(n, -1)
+    return (counts / (h * w)).astype(np.float32)
+
+
+@pytest.mark.parametrize(("height", "width", "levels"), [(270, 480, 4), (37, 53, 2), (9, 2, 8), (121, 77, 16)])
+def test_color_histograms_equal_the_bincount_reference(height, width, levels):
+    from longvid.ingest.features import color_histograms
+    from longvid.ingest.types import FrameBatch
+
+    pixels = np.random.default_rng(height).integers(0, 256, (3, height, width, 3), dtype=np.uint8)
+    got = color_histograms(FrameBatch("v", np.arange(3.0), pixels), levels=levels).embeddings
+    np.testing.assert_array_equal(got, _bincount_histograms(pixels, levels))
+
+
 def test_color_histograms_count_each_grid_cell():
     from longvid.ingest.features import color_histograms
     from longvid.ingest.types import FrameBatch
