@@ -48,7 +48,7 @@ import numpy as np
 from longvid.encoders import FrameEncoder, OcrReader, TextEmbedder, create_frame_encoder
 from longvid.encoders.concepts import confident_labels, expand, general_words
 from longvid.encoders.objects import DetectedObject, ObjectDetector
-from longvid.encoders.speech import SpeechRecognizer
+from longvid.encoders.speech import SpeechRecognizer, default_threads
 from longvid.index.records import Event, Overview, VideoRecord
 from longvid.ingest import (
     FrameBatch,
@@ -195,21 +195,22 @@ class Indexer:
         seconds: dict[str, float] = {}
         spool = ThumbnailSpool()
         stop = threading.Event()
-        with torch_threads(self.threads.visual), ThreadPoolExecutor(1, thread_name_prefix="longvid-speech") as pool:
-            speech = pool.submit(self._timed, self._transcript, asset, tracker, stop) if self.threads.overlap else None
-            try:
-                start = time.perf_counter()
-                scenes, keyframes = self._visual_pass(asset, seconds, spool, tracker)
-                seconds["visual_total"] = time.perf_counter() - start
-                transcript, seconds["speech"] = (
-                    speech.result() if speech else self._timed(self._transcript, asset, tracker, stop)
-                )
-            except BaseException:
-                stop.set()  # speech stops at its next segment; the pool waits for it
-                spool.close()
-                raise
-        tracker.moments()
         try:
+            with torch_threads(self.threads.visual), ThreadPoolExecutor(1, thread_name_prefix="longvid-speech") as pool:
+                overlapped = (
+                    pool.submit(self._timed, self._transcript, asset, tracker, stop) if self.threads.overlap else None
+                )
+                try:
+                    start = time.perf_counter()
+                    scenes, keyframes = self._visual_pass(asset, seconds, spool, tracker)
+                    seconds["visual_total"] = time.perf_counter() - start
+                    transcript, seconds["speech"] = (
+                        overlapped.result() if overlapped else self._timed(self._transcript, asset, tracker, stop)
+                    )
+                except BaseException:
+                    stop.set()  # speech stops at its next segment; the pool waits for it
+                    raise
+            tracker.moments()
             spans = split_spans((s.span for s in scenes), self.profile.events.max_event_s)
             times = [k.time_s for k in keyframes]  # sorted: frames are decoded in presentation order
             groups = [_within(keyframes, times, span) for span in spans]
@@ -494,7 +495,7 @@ def thread_plan(cores: int, overlap: bool) -> ThreadPlan:
     False
     """
     if not overlap or cores < 2:
-        return ThreadPlan(False, cores, min(4, cores))
+        return ThreadPlan(False, cores, default_threads(cores))
     speech = cores // 2
     return ThreadPlan(True, cores - speech, speech)
 

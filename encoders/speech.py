@@ -167,7 +167,12 @@ class SpeechConfig:
         """CPU threads handed to CTranslate2 (``cpu_threads`` with 0 resolved)."""
         if self.cpu_threads:
             return self.cpu_threads
-        return min(4, available_cores())
+        return default_threads(available_cores())
+
+
+def default_threads(cores: int) -> int:
+    """CTranslate2 threads when none are asked for: up to 4 of the ``cores`` (more gain little for one stream)."""
+    return min(4, cores)
 
 
 @dataclass(frozen=True)
