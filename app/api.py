@@ -46,7 +46,7 @@ from longvid.ingest import LongvidError, MediaError, TimeSpan
 
 from . import exports, wire
 from .jobs import VIDEO_SUFFIXES, IndexQueue
-from .library import Library, QueryError
+from .library import Library
 from .webmedia import inside_roots
 
 log = logging.getLogger(__name__)
@@ -194,51 +194,45 @@ def create_app(
     api = APIRouter(prefix="/api", dependencies=[Depends(authorised)])
     openai = APIRouter(prefix="/v1", dependencies=[Depends(authorised)])
 
-    def video(ref: str):
-        try:
-            return library.video(ref)
-        except UnknownVideoError as err:
-            raise ApiError(404, str(err), "not_found_error") from None
-
     @api.get("/videos", summary="The library's videos")
     def videos() -> dict:
         return {"videos": [wire.video_json(v) for v in library.videos()]}
 
     @api.get("/videos/{ref}", summary="One video and its overview")
     def one_video(ref: str) -> dict:
-        record = video(ref)
+        record = library.video(ref)
         overview = library.overview(record.video_id)
         events = len(library.index.events(record.video_id))
         return wire.video_json(record, events, len(overview.chapters)) | {"overview": wire.overview_json(overview)}
 
     @api.get("/videos/{ref}/transcript", summary="What is said, with word times (json) or as subtitles")
     def transcript(ref: str, format: Literal["json", "srt", "vtt"] = "json"):
-        record = video(ref)
+        record = library.video(ref)
         text = exports.export_transcript(library, record.video_id, format)
         return _formatted(text, format)
 
     @api.get("/videos/{ref}/chapters", summary="The video's chapters")
     def chapters(ref: str, format: Literal["json", "youtube", "ffmetadata"] = "json"):
-        record = video(ref)
+        record = library.video(ref)
         text = exports.export_chapters(library, record.video_id, format)
         return _formatted(text, format)
 
     @api.get("/videos/{ref}/moments/{index}/thumbnail", summary="A moment's keyframe (JPEG)")
     def thumbnail(ref: str, index: int) -> FileResponse:
-        path = library.thumbnail_path(video(ref).video_id, index)  # built here from an int: never a client path
+        path = library.thumbnail_path(library.video(ref).video_id, index)  # built here from an int: never a client path
         if index < 0 or not path.is_file():
             raise ApiError(404, f"video {ref} has no moment {index} with a thumbnail", "not_found_error")
         return FileResponse(path, media_type="image/jpeg")
 
     @api.post("/search", summary="Moments matching words, best first")
     def search(body: SearchRequest) -> dict:
-        record = video(body.video) if body.video else None
+        record = library.video(body.video) if body.video else None
         hits = library.search(body.query, k=body.k, video=record.video_id if record else None, time_range=body.span())
         return wire.hits_json(hits, hits.reason)
 
     @api.post("/ask", summary="An answer that cites the moments it rests on")
     def ask(body: AskRequest) -> dict:
-        record = video(body.video) if body.video else None
+        record = library.video(body.video) if body.video else None
         answer = library.ask(body.question, video=record.video_id if record else None, time_range=body.span())
         return wire.answer_json(answer)
 
@@ -271,7 +265,7 @@ def create_app(
             raise ApiError(400, "no user message with text: the last user message is the question")
         if len(question) > MAX_TEXT_CHARS:
             raise ApiError(400, f"the question is over {MAX_TEXT_CHARS} characters")
-        record = video(body.video) if body.video else None
+        record = library.video(body.video) if body.video else None
         answer = wire.answer_json(library.ask(question, video=record.video_id if record else None))
         text = chat_text(answer)
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
@@ -351,21 +345,15 @@ def _errors(app: FastAPI) -> None:
     async def http_error(request: Request, err: StarletteHTTPException):
         return reply(err.status_code, str(err.detail), "not_found_error" if err.status_code == 404 else "http_error")
 
-    @app.exception_handler(UnknownVideoError)
-    async def unknown(request: Request, err: UnknownVideoError):
-        return reply(404, str(err), "not_found_error")
+    def said(status: int, kind: str):  # longvid's own errors: their one-line message, with a status
+        async def handler(request: Request, err: Exception):
+            return reply(status, str(err), kind)
 
-    @app.exception_handler(QueryError)
-    async def bad_query(request: Request, err: QueryError):
-        return reply(400, str(err))
+        return handler
 
-    @app.exception_handler(MediaError)
-    async def media(request: Request, err: MediaError):
-        return reply(422, str(err), "media_error")
-
-    @app.exception_handler(LongvidError)
-    async def longvid(request: Request, err: LongvidError):
-        return reply(400, str(err))
+    for error, status, kind in ((UnknownVideoError, 404, "not_found_error"), (MediaError, 422, "media_error"),
+                                (LongvidError, 400, "invalid_request_error")):  # fmt: skip
+        app.add_exception_handler(error, said(status, kind))  # the most specific class's handler answers
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception):
