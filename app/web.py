@@ -40,6 +40,7 @@ from .jobs import VIDEO_SUFFIXES, IndexQueue
 from .library import Library, SearchHit
 from .watch import FolderWatcher
 from .webmedia import add_media_routes, clip_url, inside_roots, media_path, reel_url, video_url
+from .wire import relevance
 
 log = logging.getLogger(__name__)
 
@@ -152,11 +153,10 @@ def answer_html(answer: Answer, downloads: Collection[str] = ()) -> str:
 def hits_view(hits: Sequence[SearchHit]) -> tuple[list, list[list]]:
     """(thumbnails with captions, table rows) of search hits, best first; relevance is each hit's score
     over the best one's, as a percentage."""
-    best = max((h.score for h in hits), default=0.0) or 1.0
-    gallery = [(str(h.thumbnail), f"{h.score / best:.0%} · {Path(h.path).name} {timecode(h.start_s)}")
-               for h in hits if h.thumbnail]  # fmt: skip
-    rows = [[Path(h.path).name, timecode(h.start_s), timecode(h.end_s), f"{h.score / best:.0%}", h.snippet]
-            for h in hits]  # fmt: skip
+    shown = list(zip(hits, relevance(hits), strict=True))
+    gallery = [(str(h.thumbnail), f"{r:.0%} · {Path(h.path).name} {timecode(h.start_s)}")
+               for h, r in shown if h.thumbnail]  # fmt: skip
+    rows = [[Path(h.path).name, timecode(h.start_s), timecode(h.end_s), f"{r:.0%}", h.snippet] for h, r in shown]
     return gallery, rows
 
 

@@ -43,8 +43,15 @@ def answer_json(answer: Answer) -> dict:
             "citations": [citation_json(c) for c in answer.citations]}  # fmt: skip
 
 
+def relevance(hits: Sequence[SearchHit]) -> list[float]:
+    """Each hit's score over the best one's in the same search: 1.0 for the best (fused scores are comparable
+    only within one search, so this is the figure people are shown)."""
+    best = max((h.score for h in hits), default=0.0)
+    return [h.score / best if best > 0 else 0.0 for h in hits]
+
+
 def hit_json(hit: SearchHit) -> dict:
-    """One search hit; ``relevance`` is its score over the best hit's in the same search (1.0 for the best)."""
+    """One search hit (:func:`hits_json` adds its ``relevance``)."""
     return {"video_id": hit.video_id, "video": Path(hit.path).name, "path": hit.path, "start_s": hit.start_s,
             "end_s": hit.end_s, "time": span_text(hit.start_s, hit.end_s), "score": hit.score,
             "snippet": hit.snippet, "event": hit.event.index,
@@ -54,8 +61,7 @@ def hit_json(hit: SearchHit) -> dict:
 
 def hits_json(hits: Sequence[SearchHit], reason: str = "") -> dict:
     """Hits best first, each with its ``relevance`` to the best; ``reason`` says why there are none."""
-    best = max((h.score for h in hits), default=0.0)
-    rows = [hit_json(h) | {"relevance": round(h.score / best, 3) if best > 0 else 0.0} for h in hits]
+    rows = [hit_json(h) | {"relevance": round(r, 3)} for h, r in zip(hits, relevance(hits), strict=True)]
     return {"hits": rows, "reason": reason}
 
 
