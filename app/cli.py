@@ -393,14 +393,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     api_key = args.api_key or os.environ.get("LONGVID_API_KEY") or None
     if api_key is None and args.host not in LOOPBACK:
         log.warning("serving the API on %s without --api-key: anyone who can reach it can use it", args.host)
+    watched = [Path(d) for d in args.watch or ()]
+    for folder in watched:
+        if not folder.is_dir():
+            args.parser.error(f"--watch {folder}: not a folder")
+    roots += [str(d) for d in watched]  # what is watched is served too
     with Library(library_path(args), profile=args.profile) as lib:
         print(f"longvid: serving {lib.root} on http://{args.host}:{args.port} (videos from {', '.join(roots)});"
               f" API at /api and /v1, reference at /docs")  # fmt: skip
-        watched = [Path(d) for d in args.watch or ()]
-        for folder in watched:
-            if not folder.is_dir():
-                args.parser.error(f"--watch {folder}: not a folder")
-        roots += [str(d) for d in watched]  # what is watched is served too
         lib.warm()
         launch(build_ui(lib, roots), lib, roots, host=args.host, port=args.port, auth=auth, api_key=api_key,
                watch=watched)  # fmt: skip
