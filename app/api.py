@@ -318,10 +318,9 @@ def _stream(ident: str, created: int, text: str, answer: dict) -> Iterator[str]:
     yield "data: [DONE]\n\n"
 
 
-def _formatted(text: str, fmt: str):
-    if fmt == "json":
-        return JSONResponse(json.loads(text))
-    media = {"srt": "application/x-subrip", "vtt": "text/vtt"}.get(fmt, "text/plain")
+def _formatted(text: str, fmt: str) -> PlainTextResponse:
+    """An export's text as it is (the JSON formats are JSON already: sent, not parsed and written again)."""
+    media = {"json": "application/json", "srt": "application/x-subrip", "vtt": "text/vtt"}.get(fmt, "text/plain")
     return PlainTextResponse(text, media_type=f"{media}; charset=utf-8")
 
 
