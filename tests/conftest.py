@@ -32,9 +32,9 @@ def shots_video(media_dir) -> SynthTruth:
     shots = [
         Shot("testsrc2", 5.0),
         Shot("mandelbrot", 4.0, "fade", 1.0),
-        Shot("life", 6.0),
+        Shot("life=seed=1", 6.0),
         Shot("smptehdbars", 5.0, "fadeblack", 1.0),
-        Shot("cellauto", 4.0, "dissolve", 1.0),
+        Shot("cellauto=seed=1", 4.0, "dissolve", 1.0),
         Shot("gradients", 5.0),
         Shot("rgbtestsrc", 4.0, "wipeleft", 1.0),
         Shot("testsrc2", 4.0),

@@ -14,7 +14,14 @@ from longvid.app.jobs import discover, run_index_job, summary_table
 from longvid.index import EventIndex
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
-SOURCES = ("testsrc2", "mandelbrot", "smptehdbars", "rgbtestsrc", "life", "cellauto")
+SOURCES = (
+    "testsrc2=",
+    "mandelbrot=",
+    "smptehdbars=",
+    "rgbtestsrc=",
+    "life=seed=1:",
+    "cellauto=seed=1:",
+)  # seeded: same files each run
 N_VIDEOS = 20  # the last one in a subfolder
 
 
@@ -23,7 +30,7 @@ def folder(tmp_path_factory):
     root = tmp_path_factory.mktemp("videos")
     (root / "sub").mkdir()
     for i in range(N_VIDEOS):
-        source = f"{SOURCES[i % len(SOURCES)]}=size={160 + 16 * i}x90:rate=5"  # sizes differ: 20 distinct files
+        source = f"{SOURCES[i % len(SOURCES)]}size={160 + 16 * i}x90:rate=5"  # sizes differ: 20 distinct files
         target = root / ("sub" if i == N_VIDEOS - 1 else ".") / f"clip{i:02d}.mp4"
         run_ffmpeg(f"-f lavfi -i {source} -t 2 -c:v libx264 -preset ultrafast {{out}}", out=target)
     (root / "notes.txt").write_text("not a video, and not picked up: wrong suffix")
