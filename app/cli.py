@@ -465,7 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--retries", type=argtypes.count_or_zero, default=1, help="retries after an I/O or runtime error (default 1)"
     )
     p.add_argument("--workers", type=argtypes.count, default=1,
-                   help="processes building videos in parallel, each with its own models (default 1)")  # fmt: skip
+                   help="processes building videos in parallel, each with its own models and share of the cores;"
+                        " fewer videos than workers: each video is split into time chunks (default 1)")  # fmt: skip
     p.add_argument("--ray", metavar="ADDRESS", help="build on Ray actors: auto, local or ray://HOST:PORT")
     p.add_argument("--library", help=lib_help)
     p.add_argument("--profile", help="embedded, gpu, auto or a .toml file (default: the library's own, else auto)")

@@ -10,8 +10,11 @@ at a time, and returns one :class:`JobResult` per file:
   ``retries`` times;
 * every failure is recorded in the catalog with its reason (``EventIndex.failures()``) and cleared when
   the file later succeeds; the job carries on with the next file;
-* ``workers > 1`` builds videos in that many processes (each loads the profile's models once) while this
-  process stays the library's single writer, storing each result as it arrives;
+* ``workers > 1`` builds videos in that many processes (each loads the profile's models once and gets its
+  share of the cores) while this process stays the library's single writer, storing each result as it
+  arrives; with fewer videos to build than workers, each is split into time chunks on the workers
+  (:func:`~longvid.app.pipeline.chunk_spans`, chunks of at least 10 minutes) and joined here into what
+  one worker would have built (:meth:`~longvid.app.pipeline.Indexer.join`);
 * ``ray="auto"`` (a running cluster), ``ray="local"`` (start one here) or ``ray="ray://host:10001"``
   builds them on ``workers`` Ray actors instead, still storing every result from this process.
 """
@@ -25,17 +28,18 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from longvid.ingest import MediaError, MediaLimits, VideoAsset, open_video
+from longvid.ingest import MediaError, MediaLimits, TimeSpan, VideoAsset, open_video
+from longvid.ingest.cpu import available_cores
 
 from .library import AddResult, Library
-from .pipeline import Progress
+from .pipeline import BuiltVideo, Chunk, Progress, chunk_spans
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +109,6 @@ def _index_parallel(
 ) -> list[JobResult]:
     results: dict[Path, JobResult] = {}
     started = {path: time.perf_counter() for path in files}
-    init = (library.profile.to_dict(), library.limits)
     todo: dict[Path, VideoAsset] = {}  # probed and hashed here once; workers build from the asset
     for path in files:  # what is already in the library is skipped here, before any worker starts on it
         try:
@@ -121,27 +124,44 @@ def _index_parallel(
         else:
             todo[path] = asset
     if todo:
-        with _executor(workers, init, ray) as pool:
+        parts = workers if len(todo) < workers else 1  # too few videos to keep the workers busy: split them
+        plan = {path: _spans(asset, parts) for path, asset in todo.items()}
+        chunks: dict[Path, list[Chunk]] = {path: [] for path in todo}
+        cores = None if ray not in (None, "local") else max(1, available_cores() // workers)
+        with _executor(workers, (library.profile.to_dict(), library.limits, cores), ray) as pool:
             attempts = dict.fromkeys(todo, 1)
-            pending = {pool.submit(_build_in_worker, asset): path for path, asset in todo.items()}
+            pending = {pool.submit(_in_worker, todo[path], span): (path, span) for path in todo for span in plan[path]}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    path = pending.pop(future)
+                    path, span = pending.pop(future)
+                    if path in results:
+                        continue  # another chunk of this file failed for good
                     try:
-                        built = future.result()
+                        made = future.result()
                     except (MediaError, *RETRYABLE) as err:
                         again, reason = _verdict(path, err, attempts[path], retries)
                         if again:
                             attempts[path] += 1
-                            pending[pool.submit(_build_in_worker, todo[path])] = path
+                            pending[pool.submit(_in_worker, todo[path], span)] = (path, span)
                             continue
                         results[path] = _failed(library, path, reason, attempts[path], started[path])
-                    else:
-                        stored = library.store(built)
-                        results[path] = _indexed(library, path, stored, attempts[path], started[path])
+                        bar.update(1)
+                        continue
+                    if span is not None:
+                        chunks[path].append(made)
+                        if len(chunks[path]) < len(plan[path]):
+                            continue
+                        made = library.indexer.join(todo[path], chunks.pop(path))
+                    results[path] = _indexed(library, path, library.store(made), attempts[path], started[path])
                     bar.update(1)
     return [results[path] for path in files]
+
+
+def _spans(asset: VideoAsset, parts: int) -> list[TimeSpan | None]:
+    """The chunks one worker each builds of ``asset`` (``[None]``: the whole video in one worker)."""
+    spans = chunk_spans(asset.duration_s, parts)
+    return [None] if len(spans) == 1 else list(spans)
 
 
 def _verdict(path: Path, err: Exception, attempt: int, retries: int) -> tuple[bool, str]:
@@ -175,7 +195,7 @@ def _executor(workers: int, init: tuple, ray: str | None):
 
 
 class RayBuilders:
-    """``workers`` Ray actors that each hold an Indexer; ``submit`` hands videos out round robin."""
+    """``workers`` Ray actors that each hold an Indexer; ``submit`` hands the work out round robin."""
 
     def __init__(self, workers: int, init: tuple, address: str):
         import ray
@@ -190,10 +210,10 @@ class RayBuilders:
         self._actors = [builder.remote(*init) for _ in range(workers)]
         self._next = 0
 
-    def submit(self, _fn, asset: VideoAsset):
+    def submit(self, fn: Callable, *args):
         actor = self._actors[self._next % len(self._actors)]
         self._next += 1
-        return actor.build.remote(asset).future()
+        return actor.run.remote(fn, *args).future()
 
     def __enter__(self) -> RayBuilders:
         return self
@@ -206,28 +226,30 @@ class RayBuilders:
 
 
 class _RayBuilder:
-    """A Ray actor: the profile's models, loaded once, building one video per call."""
+    """A Ray actor: the profile's models, loaded once, running one build (of a video or a chunk) per call."""
 
-    def __init__(self, profile: dict, limits: MediaLimits) -> None:
-        _init_worker(profile, limits)
+    def __init__(self, profile: dict, limits: MediaLimits, cores: int | None) -> None:
+        _init_worker(profile, limits, cores)
 
-    def build(self, asset: VideoAsset):
-        return _build_in_worker(asset)
+    def run(self, fn: Callable, *args):
+        return fn(*args)
 
 
 _WORKER: dict = {}  # per worker process: its Indexer (models loaded once)
 
 
-def _init_worker(profile: dict, limits: MediaLimits) -> None:
+def _init_worker(profile: dict, limits: MediaLimits, cores: int | None) -> None:
     from .pipeline import Indexer
     from .profiles import profile_from_dict
 
-    _WORKER["indexer"] = Indexer(profile_from_dict(profile), limits=limits)
+    _WORKER["indexer"] = Indexer(profile_from_dict(profile), limits=limits, cores=cores)
 
 
-def _build_in_worker(asset: VideoAsset):
-    """Build one video the job already probed; the parent checks for duplicates again when storing."""
-    return _WORKER["indexer"].build(asset)
+def _in_worker(asset: VideoAsset, span: TimeSpan | None) -> BuiltVideo | Chunk:
+    """Build a video the job already probed (the parent checks for duplicates again when storing), or one
+    chunk of it (``span``; the parent joins the chunks)."""
+    indexer = _WORKER["indexer"]
+    return indexer.build(asset) if span is None else indexer.build_chunk(asset, span)
 
 
 def index_file(library: Library, path: Path, retries: int, on_progress: Progress | None = None) -> JobResult:

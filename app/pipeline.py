@@ -5,8 +5,10 @@ time when ``profile.overlap`` is on (speech on its own thread; :func:`thread_pla
 
 1. Frames are decoded at ``frames.analysis_fps`` (small, 480 px). Colour histograms of every frame feed
    the cut detector. A frame goes to the frame encoder and OCR only when it is *new*: its histogram
-   moved by ``frames.novelty`` since the last encoded frame, or ``frames.max_gap_s`` passed. Static
-   stretches (a slide, a talking head) thus cost one encoder call per few seconds, not per frame.
+   moved by ``frames.novelty`` since the last encoded frame, or it is the first of a ``frames.max_gap_s``
+   slot of the video's clock. Static stretches (a slide, a talking head) thus cost one encoder call per
+   few seconds, not per frame; a still that looks like the last analysed frame reuses its analysis, except
+   at each multiple of :data:`SYNC_S`, where the pass forgets its history.
 2. Speech comes from the file's text subtitle stream or a sidecar ``.srt``/``.vtt`` when there is one,
    else from the speech recogniser (skipped for videos without audio).
 3. Scenes become events (long scenes split at ``events.max_event_s``); each event gathers the words
@@ -15,6 +17,8 @@ time when ``profile.overlap`` is on (speech on its own thread; :func:`thread_pla
    text, so text can search pictures).
 
 Nothing is written here: :class:`BuiltVideo` goes to the index in one transaction (``app.library``).
+A long video can also be built in time chunks on several workers (:meth:`Indexer.build_chunk` for each of
+:func:`chunk_spans`, then :meth:`Indexer.join`); the joined video equals the whole build.
 
     >>> from longvid.app.profiles import load_profile
     >>> from longvid.ingest import open_video
@@ -33,7 +37,9 @@ import contextlib
 import functools
 import glob
 import io
+import itertools
 import logging
+import math
 import tempfile
 import threading
 import time
@@ -42,13 +48,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from longvid.encoders import FrameEncoder, OcrReader, TextEmbedder, create_frame_encoder
 from longvid.encoders.concepts import confident_labels, expand, general_words
 from longvid.encoders.objects import DetectedObject, ObjectDetector
-from longvid.encoders.speech import SpeechRecognizer, default_threads
+from longvid.encoders.speech import SpeechRecognizer, WindowSegment, default_threads
 from longvid.index.records import Event, Overview, VideoRecord
 from longvid.ingest import (
     FrameBatch,
@@ -80,6 +87,9 @@ THUMB_SIDE = 480  # longer side of stored thumbnails (px): the analysed frame it
 DETECT_BATCH = 8  # frames per detector call: its activations at 416 px take tens of MB a frame
 STILL_LEVELS = 1.5  # mean grey difference (0-255) below which a frame repeats the last one analysed
 SIDECAR_SUFFIXES = (".srt", ".vtt")
+SYNC_S = 120.0  # the visual pass forgets its history at multiples of this (seconds): chunks may start there
+MIN_CHUNK_S = 600.0  # shortest chunk a video is split into (seconds): a speech window's length
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -91,6 +101,18 @@ class Keyframe:
     tags: tuple[str, ...]
     ocr_lines: tuple[str, ...]
     thumb: int  # index of its JPEG in the ThumbnailSpool
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """What the passes over one chunk of a video found (:meth:`Indexer.build_chunk`), for :meth:`Indexer.join`."""
+
+    span: TimeSpan
+    features: list[FrameFeatures]  # the histograms of every sampled frame inside span, in time order
+    keyframes: list[Keyframe]  # their thumb indices point into thumbnails
+    speech: list[WindowSegment]  # unguarded speech segments of the windows that start inside span
+    thumbnails: tuple[bytes, list[tuple[int, int]]]  # ThumbnailSpool.contents()
+    seconds: dict[str, float]
 
 
 class ThumbnailSpool:
@@ -110,6 +132,19 @@ class ThumbnailSpool:
         offset, length = self._spans[index]
         self._file.seek(offset)
         return self._file.read(length)
+
+    def contents(self) -> tuple[bytes, list[tuple[int, int]]]:
+        """All JPEGs as one blob with their (offset, length) spans (a chunk's, sent to the joining process)."""
+        self._file.seek(0)
+        return self._file.read(), list(self._spans)
+
+    def add_all(self, contents: tuple[bytes, list[tuple[int, int]]]) -> int:
+        """Append another spool's :meth:`contents`; the index its first JPEG gets here."""
+        blob, spans = contents
+        first = len(self._spans)
+        for offset, length in spans:
+            self.add(blob[offset : offset + length])
+        return first
 
     def close(self) -> None:
         self._file.close()
@@ -149,12 +184,16 @@ class Deadline:
 
 class Indexer:
     """Builds index entries with one profile's models, loaded once and reused across videos; ``limits``
-    bounds the time spent per file (``max_decode_s``, ``max_asr_s``)."""
+    bounds the time spent per file (``max_decode_s``, ``max_asr_s``), ``cores`` the CPU cores it uses (one
+    of several workers on a machine gets its share)."""
 
-    def __init__(self, profile: Profile, show_progress: bool = False, limits: MediaLimits | None = None):
+    def __init__(
+        self, profile: Profile, show_progress: bool = False, limits: MediaLimits | None = None, cores: int | None = None
+    ):
         self.profile = profile
         self.show_progress = show_progress
         self.limits = limits or MediaLimits()
+        self.cores = cores  # CPU cores its passes may use; None: all this process may run on
 
     # -- models, loaded on first use (``"speech" in vars(indexer)`` tells whether one was) --------------
     @functools.cached_property
@@ -164,7 +203,7 @@ class Indexer:
     @functools.cached_property
     def threads(self) -> ThreadPlan:
         """How the CPU cores are split between the visual pass and speech (see :func:`thread_plan`)."""
-        return thread_plan(available_cores(), self.profile.overlap and self.profile.device == "cpu")
+        return thread_plan(self.cores or available_cores(), self.profile.overlap and self.profile.device == "cpu")
 
     @functools.cached_property
     def ocr(self) -> OcrReader:
@@ -193,31 +232,110 @@ class Indexer:
         embeddings, memory) up to 1."""
         tracker = _Tracker(on_progress or _ignore)
         seconds: dict[str, float] = {}
+        segmenter = self._segmenter()
         spool = ThumbnailSpool()
-        stop = threading.Event()
         try:
-            with torch_threads(self.threads.visual), ThreadPoolExecutor(1, thread_name_prefix="longvid-speech") as pool:
-                overlapped = (
-                    pool.submit(self._timed, self._transcript, asset, tracker, stop) if self.threads.overlap else None
-                )
-                try:
-                    start = time.perf_counter()
-                    scenes, keyframes = self._visual_pass(asset, seconds, spool, tracker)
-                    seconds["visual_total"] = time.perf_counter() - start
-                    transcript, seconds["speech"] = (
-                        overlapped.result() if overlapped else self._timed(self._transcript, asset, tracker, stop)
-                    )
-                except BaseException:
-                    stop.set()  # speech stops at its next segment; the pool waits for it
-                    raise
+            keyframes, transcript = self._passes(asset, None, segmenter.push, spool, seconds, tracker,
+                                                 lambda stop: self._transcript(asset, tracker, stop))  # fmt: skip
             tracker.moments()
-            spans = split_spans((s.span for s in scenes), self.profile.events.max_event_s)
-            times = [k.time_s for k in keyframes]  # sorted: frames are decoded in presentation order
-            groups = [_within(keyframes, times, span) for span in spans]
-            thumbnails = {i: spool.read(_nearest(group, span.mid_s).thumb)
-                          for i, (span, group) in enumerate(zip(spans, groups, strict=True))}  # fmt: skip
+            with self._own_threads():
+                return self._finish(asset, segmenter.scenes(asset.duration_s), keyframes, transcript, spool, seconds)
         finally:
             spool.close()
+
+    def build_chunk(self, asset: VideoAsset, span: TimeSpan) -> Chunk:
+        """The passes over one chunk of a video split across workers (:func:`chunk_spans`): the frames inside
+        ``span`` and the speech windows that start inside it; :meth:`join` makes the video of the chunks."""
+        seconds: dict[str, float] = {}
+        features: list[FrameFeatures] = []
+        spool = ThumbnailSpool()
+        try:
+            keyframes, speech = self._passes(asset, span, features.append, spool, seconds, _Tracker(_ignore),
+                                             lambda stop: self._chunk_speech(asset, span, stop))  # fmt: skip
+            return Chunk(span, features, keyframes, speech, spool.contents(), seconds)
+        finally:
+            spool.close()
+
+    def join(self, asset: VideoAsset, chunks: Sequence[Chunk]) -> BuiltVideo:
+        """The video built from its chunks: the cut detector runs over all their histograms and the speech
+        guard over all their segments, in time order, so scenes, keyframes and transcript are those of
+        :meth:`build` (``tests/test_chunks.py``)."""
+        chunks = sorted(chunks, key=lambda c: c.span.start_s)
+        seconds: Counter[str] = Counter()
+        for chunk in chunks:
+            seconds.update(chunk.seconds)
+        start = time.perf_counter()
+        segmenter = self._segmenter()
+        for chunk in chunks:
+            for features in chunk.features:
+                segmenter.push(features)
+        fixed = self._fixed_transcript(asset)
+        transcript = fixed if fixed is not None else self.speech.finish(
+            (seg for chunk in chunks for seg in chunk.speech), asset.video_id)  # fmt: skip
+        spool = ThumbnailSpool()
+        try:
+            keyframes = []
+            for chunk in chunks:
+                first = spool.add_all(chunk.thumbnails)
+                keyframes.extend(replace(k, thumb=k.thumb + first) for k in chunk.keyframes)
+            seconds["join"] = time.perf_counter() - start
+            with self._own_threads():
+                return self._finish(
+                    asset, segmenter.scenes(asset.duration_s), keyframes, transcript, spool, dict(seconds)
+                )
+        finally:
+            spool.close()
+
+    def _own_threads(self) -> contextlib.AbstractContextManager:
+        """Torch on ``cores`` threads inside the block, when the indexer was given a share of the cores."""
+        return torch_threads(self.cores) if self.cores else contextlib.nullcontext()
+
+    def _segmenter(self) -> Segmenter:
+        cfg = self.profile
+        return Segmenter(SegmentConfig(fps=cfg.frames.analysis_fps, min_scene_s=cfg.events.min_scene_s,
+                                       max_scene_s=max(cfg.events.max_event_s * 4, 60.0)))  # fmt: skip
+
+    def _passes(
+        self,
+        asset: VideoAsset,
+        span: TimeSpan | None,
+        push: Callable[[FrameFeatures], None],
+        spool: ThumbnailSpool,
+        seconds: dict[str, float],
+        tracker: _Tracker,
+        speech: Callable[[threading.Event], T],
+    ) -> tuple[list[Keyframe], T]:
+        """The visual pass over ``span`` (None: all of it) and ``speech(stop)``, side by side when the thread
+        plan overlaps them; ``stop`` is set when the visual pass fails, so that speech ends early."""
+        stop = threading.Event()
+        with torch_threads(self.threads.visual), ThreadPoolExecutor(1, thread_name_prefix="longvid-speech") as pool:
+            overlapped = pool.submit(self._timed, speech, stop) if self.threads.overlap else None
+            try:
+                start = time.perf_counter()
+                keyframes = self._visual_pass(asset, span, push, seconds, spool, tracker)
+                seconds["visual_total"] = time.perf_counter() - start
+                said, seconds["speech"] = overlapped.result() if overlapped else self._timed(speech, stop)
+            except BaseException:
+                stop.set()  # speech stops at its next segment; the pool waits for it
+                raise
+        return keyframes, said
+
+    def _finish(
+        self,
+        asset: VideoAsset,
+        scenes: list[Scene],
+        keyframes: list[Keyframe],
+        transcript: list[TranscriptSegment],
+        spool: ThumbnailSpool,
+        seconds: dict[str, float],
+    ) -> BuiltVideo:
+        """Events, objects, vectors and the overview from what the passes found (torch on ``cores`` threads
+        when set)."""
+        spans = split_spans((s.span for s in scenes), self.profile.events.max_event_s)
+        times = [k.time_s for k in keyframes]  # sorted: frames are decoded in presentation order
+        groups = [_within(keyframes, times, span) for span in spans]
+        thumbnails = {i: spool.read(_nearest(group, span.mid_s).thumb)
+                      for i, (span, group) in enumerate(zip(spans, groups, strict=True))}  # fmt: skip
 
         start = time.perf_counter()
         objects = self._detect(thumbnails) if self.profile.objects.detector else {}
@@ -263,53 +381,69 @@ class Indexer:
                           overview, seconds, len(keyframes), analysed)  # fmt: skip
 
     def _visual_pass(
-        self, asset: VideoAsset, seconds: dict[str, float], spool: ThumbnailSpool, tracker: _Tracker
-    ) -> tuple[list[Scene], list[Keyframe]]:
+        self,
+        asset: VideoAsset,
+        span: TimeSpan | None,
+        push: Callable[[FrameFeatures], None],
+        seconds: dict[str, float],
+        spool: ThumbnailSpool,
+        tracker: _Tracker,
+    ) -> list[Keyframe]:
+        """Keyframes of the frames in ``span`` (None: all), each batch's histograms handed to ``push``.
+
+        A frame is looked at when it is novel, or the first of a ``max_gap_s`` slot of the video's clock, or
+        the first of a :data:`SYNC_S` slot; the last is always analysed afresh (and the OCR cache reset), so
+        that from any multiple of :data:`SYNC_S` on, the choices do not depend on what came before it: a
+        chunk starting there makes the same keyframes as a whole pass.
+        """
         cfg = self.profile.frames
-        segmenter = Segmenter(SegmentConfig(fps=cfg.analysis_fps, min_scene_s=self.profile.events.min_scene_s,
-                                            max_scene_s=max(self.profile.events.max_event_s * 4, 60.0)))  # fmt: skip
         keyframes: list[Keyframe] = []
         deadline = Deadline(asset.path, "decoding", self.limits.max_decode_s, "MediaLimits.max_decode_s")
         last_hist, last_t, last_look = None, -np.inf, None
         clock = {"decode": 0.0, "encode": 0.0, "ocr": 0.0}
         tick = time.perf_counter()
-        for batch in sample_frames(asset, fps=cfg.analysis_fps, size=asset.fit(cfg.analysis_side),
+        for batch in sample_frames(asset, fps=cfg.analysis_fps, size=asset.fit(cfg.analysis_side), span=span,
                                    batch_size=cfg.batch_size, show_progress=self.show_progress):  # fmt: skip
             hists = color_histograms(batch)
-            segmenter.push(hists)
-            chosen, repeats = [], set()  # frames to look at; those identical to the last one looked at
+            push(hists)
+            chosen, repeats, fresh = [], set(), set()  # frames to look at; stills among them; resync points
             for i, (t, hist) in enumerate(zip(batch.timestamps_s.tolist(), hists.embeddings, strict=True)):
+                resync = _slot(t, SYNC_S) != _slot(last_t, SYNC_S)
                 novel = last_hist is None or histogram_distance(hist, last_hist) >= cfg.novelty
-                if novel or t - last_t >= cfg.max_gap_s:
+                if novel or resync or _slot(t, cfg.max_gap_s) != _slot(last_t, cfg.max_gap_s):
                     look = _look(batch.pixels[i])
-                    if not novel and float(np.abs(look - last_look).mean()) < STILL_LEVELS:
+                    if resync:
+                        fresh.add(i)
+                    elif not novel and float(np.abs(look - last_look).mean()) < STILL_LEVELS:
                         repeats.add(i)  # a still picture: reuse what the models said about it
-                    else:
+                    if i not in repeats:
                         last_look = look
                     chosen.append(i)
                     last_hist, last_t = hist, t
             clock["decode"] += time.perf_counter() - tick
             if chosen:
-                keyframes.extend(self._encode(batch, chosen, repeats, keyframes[-1:], clock, spool))
+                keyframes.extend(self._encode(batch, chosen, repeats, fresh, keyframes[-1:], clock, spool))
             deadline.check()
             tracker.frames(_share(float(batch.timestamps_s[-1]), asset.duration_s))
             tick = time.perf_counter()
         seconds.update(clock)  # keyframes is never empty: the first decoded frame is always encoded
-        return segmenter.scenes(asset.duration_s), keyframes
+        return keyframes
 
     def _encode(
         self,
         batch: FrameBatch,
         chosen: list[int],
         repeats: set[int],
+        resync: set[int],
         previous: list[Keyframe],
         clock: dict[str, float],
         spool: ThumbnailSpool,
     ) -> list[Keyframe]:
         """Keyframes for ``chosen`` frames; ``repeats`` copy the keyframe before them (``previous`` holds
-        the last one of earlier batches), the others go through the encoder and OCR."""
+        the last one of earlier batches), the others go through the encoder and OCR (``resync``: after
+        the OCR cache is reset)."""
         fresh = [i for i in chosen if i not in repeats]
-        analysed = dict(zip(fresh, self._analyse(batch, fresh, clock, spool), strict=True)) if fresh else {}
+        analysed = dict(zip(fresh, self._analyse(batch, fresh, resync, clock, spool), strict=True)) if fresh else {}
         out = list(previous)
         for i in chosen:
             t = float(batch.timestamps_s[i])
@@ -317,19 +451,26 @@ class Indexer:
         return out[len(previous) :]
 
     def _analyse(
-        self, batch: FrameBatch, chosen: list[int], clock: dict[str, float], spool: ThumbnailSpool
+        self, batch: FrameBatch, chosen: list[int], resync: set[int], clock: dict[str, float], spool: ThumbnailSpool
     ) -> list[Keyframe]:
         sub = FrameBatch(batch.video_id, batch.timestamps_s[chosen], batch.pixels[chosen])
         start = time.perf_counter()
         feats = self.frame_encoder.encode(sub)
         clock["encode"] += time.perf_counter() - start
         start = time.perf_counter()
-        lines = [tuple(line.text for line in self.ocr.read(px)) if self.profile.ocr.enabled else ()
-                 for px in sub.pixels]  # fmt: skip
+        lines = [self._read(batch.pixels[i], i in resync) for i in chosen]
         clock["ocr"] += time.perf_counter() - start
         tags = _confident_tags(feats, self.profile.frames.tag_floor)
         rows = zip(sub.timestamps_s, feats.embeddings.astype(np.float16), tags, lines, sub.pixels, strict=True)
         return [Keyframe(float(t), emb, tg, ln, spool.add(_jpeg(px))) for t, emb, tg, ln, px in rows]
+
+    def _read(self, pixels: np.ndarray, resync: bool) -> tuple[str, ...]:
+        """The OCR lines of one frame; ``resync`` first forgets the regions read before (the reader's cache)."""
+        if not self.profile.ocr.enabled:
+            return ()
+        if resync:
+            self.ocr.reset()
+        return tuple(line.text for line in self.ocr.read(pixels))
 
     def _detect(self, thumbnails: dict[int, bytes]) -> dict[int, tuple[DetectedObject, ...]]:
         """Objects in each event's representative frame (its thumbnail), batched by frame size."""
@@ -353,7 +494,9 @@ class Indexer:
         start = time.perf_counter()
         return fn(*args), time.perf_counter() - start
 
-    def _transcript(self, asset: VideoAsset, tracker: _Tracker, stop: threading.Event) -> list[TranscriptSegment]:
+    def _fixed_transcript(self, asset: VideoAsset) -> list[TranscriptSegment] | None:
+        """The transcript when no speech recognition is needed (subtitles; ``[]`` without audio or with ASR off);
+        None when the recogniser is to run."""
         subtitles = find_subtitles(asset)
         if subtitles:
             log.info("%s: using %d subtitle cues instead of speech recognition", asset.path.name, len(subtitles))
@@ -364,6 +507,12 @@ class Indexer:
         if not self.profile.transcribe:
             log.info("%s: speech recognition is off in profile %r", asset.path.name, self.profile.name)
             return []
+        return None
+
+    def _transcript(self, asset: VideoAsset, tracker: _Tracker, stop: threading.Event) -> list[TranscriptSegment]:
+        fixed = self._fixed_transcript(asset)
+        if fixed is not None:
+            return fixed
         deadline = Deadline(asset.path, "speech recognition", self.limits.max_asr_s, "MediaLimits.max_asr_s")
         segments = []
         for segment in self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress):
@@ -372,6 +521,19 @@ class Indexer:
             if stop.is_set():  # the visual pass failed: its error is the one reported
                 break
             tracker.speech(_share(segment.span.end_s, asset.duration_s))
+        return segments
+
+    def _chunk_speech(self, asset: VideoAsset, span: TimeSpan, stop: threading.Event) -> list[WindowSegment]:
+        """One chunk's unguarded speech segments (its windows'); nothing when :meth:`join` has a fixed transcript."""
+        if self._fixed_transcript(asset) is not None:
+            return []
+        deadline = Deadline(asset.path, "speech recognition", self.limits.max_asr_s, "MediaLimits.max_asr_s")
+        segments = []
+        for segment in self.speech.transcribe(asset, video_id=asset.video_id, windows=span).unguarded():
+            segments.append(segment)
+            deadline.check()
+            if stop.is_set():
+                break
         return segments
 
 
@@ -442,6 +604,29 @@ def top_tags(rows: Iterable[Sequence[str]], limit: int) -> tuple[str, ...]:
         for rank, tag in enumerate(row):
             counts[tag] += len(row) - rank
     return tuple(tag for tag, _ in counts.most_common(limit))
+
+
+def chunk_spans(duration_s: float, parts: int) -> list[TimeSpan]:
+    """Up to ``parts`` chunks tiling ``[0, duration_s]``, of about equal length, each at least
+    :data:`MIN_CHUNK_S` long (a video shorter than two of them stays whole), boundaries on the
+    :data:`SYNC_S` grid so that :meth:`Indexer.join` gives what a whole build gives.
+
+    >>> [(c.start_s, c.end_s) for c in chunk_spans(7200.0, 2)]
+    [(0.0, 3600.0), (3600.0, 7200.0)]
+    >>> len(chunk_spans(900.0, 4)), len(chunk_spans(2400.0, 8))
+    (1, 4)
+    """
+    if parts < 1:
+        raise ValueError(f"parts must be >= 1, got {parts}")
+    parts = max(1, min(parts, int(duration_s // MIN_CHUNK_S)))  # read here: a test may lower it
+    cuts = sorted({round(duration_s * k / parts / SYNC_S) * SYNC_S for k in range(1, parts)})
+    edges = [0.0, *(c for c in cuts if 0 < c < duration_s), duration_s]
+    return [TimeSpan(a, b) for a, b in itertools.pairwise(edges)]
+
+
+def _slot(t_s: float, step_s: float) -> float:
+    """Which ``step_s``-long slot of the video's clock ``t_s`` falls in (``-inf`` before the first frame)."""
+    return math.floor((t_s + 1e-6) / step_s) if math.isfinite(t_s) else -math.inf
 
 
 def _look(pixels: np.ndarray) -> np.ndarray:

@@ -436,7 +436,11 @@ class SpeechRecognizer:
         return self.model
 
     def transcribe(
-        self, media: VideoAsset | str | Path, video_id: str | None = None, show_progress: bool = False
+        self,
+        media: VideoAsset | str | Path,
+        video_id: str | None = None,
+        show_progress: bool = False,
+        windows: TimeSpan | None = None,
     ) -> TranscriptStream:
         """Stream the speech of ``media`` as :class:`TranscriptSegment` records (lazy: nothing runs yet).
 
@@ -444,6 +448,10 @@ class SpeechRecognizer:
             media: a VideoAsset, or the path of any media file with an audio stream.
             video_id: id put on every segment; defaults to the asset's id ("" for a bare path).
             show_progress: show a tqdm bar counting transcribed media seconds.
+            windows: transcribe only the windows that start inside this span (one chunk of a video split
+                across workers). The audio before it is still decoded, so the windows' cuts and samples
+                are those of a whole run; :meth:`TranscriptStream.unguarded` then gives their segments
+                for :meth:`finish` to join with the other chunks'.
 
         Returns:
             An iterator of segments in time order; its ``info`` (:class:`SpeechInfo`) grows window by window.
@@ -458,7 +466,13 @@ class SpeechRecognizer:
         total = media.duration_s if isinstance(media, VideoAsset) else None
         name = media.path.name if isinstance(media, VideoAsset) else Path(media).name
         clips = iter_audio(media, chunk_s=min(self.config.chunk_s, _READ_S))
-        return TranscriptStream(self, clips, vid, total_s=total, show_progress=show_progress, desc=f"speech {name}")
+        return TranscriptStream(self, clips, vid, total_s=total, show_progress=show_progress, desc=f"speech {name}",
+                                windows=windows)  # fmt: skip
+
+    def finish(self, segments: Iterable[WindowSegment], video_id: str) -> list[TranscriptSegment]:
+        """The transcript of unguarded segments (the chunks' :meth:`TranscriptStream.unguarded`, joined in
+        time order): the hallucination guard runs over all of them at once, as in a whole run."""
+        return list(_guarded(segments, video_id, self.config))
 
     def transcribe_clips(
         self, clips: Iterable[AudioClip], video_id: str = "", show_progress: bool = False
@@ -468,7 +482,7 @@ class SpeechRecognizer:
 
 
 @dataclass(frozen=True)
-class _WindowSegment:
+class WindowSegment:
     """A faster-whisper segment moved to media seconds, with its window's language (guard input)."""
 
     start: float
@@ -501,6 +515,7 @@ class TranscriptStream(Iterator[TranscriptSegment]):
         total_s: float | None,
         show_progress: bool,
         desc: str,
+        windows: TimeSpan | None = None,
     ) -> None:
         cfg = recognizer.config
         self.info = SpeechInfo(
@@ -519,7 +534,9 @@ class TranscriptStream(Iterator[TranscriptSegment]):
         self._recognizer = recognizer
         self._tally: dict[str, _LanguageTally] = {}
         self._busy_s = 0.0  # time spent inside next(), model loading excluded
-        self._gen = self._run(clips, video_id, total_s, show_progress, desc)
+        self._windows = windows
+        self._raw = self._window_segments(clips, total_s, show_progress, desc)
+        self._gen = self._run(video_id)
 
     def __iter__(self) -> TranscriptStream:
         return self
@@ -532,9 +549,15 @@ class TranscriptStream(Iterator[TranscriptSegment]):
             self._busy_s += time.perf_counter() - started
             self.info = dataclasses.replace(self.info, wall_s=self._busy_s)
 
+    def unguarded(self) -> Iterator[WindowSegment]:
+        """The segments before the hallucination guard, instead of iterating the stream (one chunk's part of
+        a transcript; :meth:`SpeechRecognizer.finish` guards the chunks' segments together)."""
+        return self._raw
+
     def close(self) -> None:
         """Stop early: closes the decoder; ``info`` keeps what was done so far."""
         self._gen.close()
+        self._raw.close()
 
     def __enter__(self) -> TranscriptStream:
         return self
@@ -545,29 +568,13 @@ class TranscriptStream(Iterator[TranscriptSegment]):
     def _update(self, **changes: Any) -> None:
         self.info = dataclasses.replace(self.info, **changes)
 
-    def _run(
-        self, clips: Iterable[AudioClip], video_id: str, total_s: float | None, show_progress: bool, desc: str
-    ) -> Iterator[TranscriptSegment]:
-        cfg = self._recognizer.config
-        guarded = guard_segments(
-            self._window_segments(clips, total_s, show_progress, desc),
-            max_no_speech_prob=cfg.max_no_speech_prob,
-            min_avg_logprob=cfg.min_avg_logprob,
-            max_compression_ratio=cfg.max_compression_ratio,
-            max_repeats=cfg.max_repeats,
-            max_phrase_repeats=cfg.max_phrase_repeats,
-            on_drop=lambda seg, reason: self._update(dropped=self.info.dropped + 1),
-        )
-        for seg in guarded:
+    def _run(self, video_id: str) -> Iterator[TranscriptSegment]:
+        def dropped(seg: WindowSegment, reason: str) -> None:
+            self._update(dropped=self.info.dropped + 1)
+
+        for segment in _guarded(self._raw, video_id, self._recognizer.config, dropped):
             self._update(segments=self.info.segments + 1)
-            yield TranscriptSegment(
-                video_id,
-                TimeSpan(seg.start, seg.end),
-                seg.text,
-                words=seg.words,
-                source="asr",
-                language=seg.language,
-            )
+            yield segment
         self._update(done=True)
         info = self.info
         log.info(
@@ -577,12 +584,16 @@ class TranscriptStream(Iterator[TranscriptSegment]):
 
     def _window_segments(
         self, clips: Iterable[AudioClip], total_s: float | None, show_progress: bool, desc: str
-    ) -> Iterator[_WindowSegment]:
+    ) -> Iterator[WindowSegment]:
         """faster-whisper's segments for every window, moved to media seconds, in order."""
         recognizer = self._recognizer
         cfg = recognizer.config
         with tqdm(total=total_s, unit="s", desc=desc, disable=not show_progress) as bar:
             for window in iter_windows(clips, cfg.chunk_s, cfg.search_s):
+                if self._windows is not None and not self._windows.start_s <= window.start_s < self._windows.end_s:
+                    if window.start_s >= self._windows.end_s:
+                        return  # past this chunk's windows: decoding stops here
+                    continue  # before them: decoded for its cuts and samples, not transcribed
                 if not recognizer.loaded:
                     started = time.perf_counter()
                     recognizer.load()
@@ -627,7 +638,29 @@ class TranscriptStream(Iterator[TranscriptSegment]):
         self._update(**changes)
 
 
-def _shift(seg: Any, offset_s: float, limit_s: float, language: str | None) -> _WindowSegment:
+def _guarded(
+    segments: Iterable[WindowSegment],
+    video_id: str,
+    cfg: SpeechConfig,
+    on_drop: Callable[[WindowSegment, str], None] | None = None,
+) -> Iterator[TranscriptSegment]:
+    """``segments`` through :func:`guard_segments` with ``cfg``'s thresholds, as transcript records."""
+    guarded = guard_segments(
+        segments,
+        max_no_speech_prob=cfg.max_no_speech_prob,
+        min_avg_logprob=cfg.min_avg_logprob,
+        max_compression_ratio=cfg.max_compression_ratio,
+        max_repeats=cfg.max_repeats,
+        max_phrase_repeats=cfg.max_phrase_repeats,
+        on_drop=on_drop,
+    )
+    for seg in guarded:
+        yield TranscriptSegment(
+            video_id, TimeSpan(seg.start, seg.end), seg.text, words=seg.words, source="asr", language=seg.language
+        )
+
+
+def _shift(seg: Any, offset_s: float, limit_s: float, language: str | None) -> WindowSegment:
     """A faster-whisper segment with times clamped to ``[0, limit_s]`` of its window, moved by ``offset_s``."""
 
     def at(t: float) -> float:
@@ -639,7 +672,7 @@ def _shift(seg: Any, offset_s: float, limit_s: float, language: str | None) -> _
         if w.word.strip()
     )
     start = at(seg.start)
-    return _WindowSegment(
+    return WindowSegment(
         start=start,
         end=max(start, at(seg.end)),
         text=seg.text.strip(),
