@@ -17,6 +17,8 @@ from longvid.ingest.ffmpeg_cli import run_ffmpeg
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 DEMO = Path(__file__).resolve().parents[1] / "assets" / "demo.mp4"
+# lavfi sources with their option separator, for many distinct test files; the random ones seeded
+LAVFI_SOURCES = ("testsrc2=", "mandelbrot=", "smptehdbars=", "rgbtestsrc=", "life=seed=1:", "cellauto=seed=1:")
 CFR_FPS = 25
 CFR_FRAMES = 100
 

@@ -3,6 +3,8 @@ by the indexer directly and through a batch job with two worker processes."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -73,7 +75,7 @@ def test_a_chunk_without_its_neighbour_is_not_the_whole(both, long_video):
 def test_chunk_spans_lie_on_the_sync_grid():
     spans = chunk_spans(3 * 3600.0 + 17.0, 4)
     assert len(spans) == 4 and spans[0].start_s == 0.0 and spans[-1].end_s == 3 * 3600.0 + 17.0
-    assert all(a.end_s == b.start_s and b.start_s % pipeline.SYNC_S == 0 for a, b in zip(spans, spans[1:]))
+    assert all(a.end_s == b.start_s and b.start_s % pipeline.SYNC_S == 0 for a, b in itertools.pairwise(spans))
     assert [len(chunk_spans(s, 8)) for s in (0.5, 1199.0, 1200.0, 2 * 3600.0)] == [1, 1, 2, 8]
     with pytest.raises(ValueError, match="parts must be >= 1"):
         chunk_spans(100.0, 0)

@@ -14,14 +14,8 @@ from longvid.app.jobs import discover, run_index_job, summary_table
 from longvid.index import EventIndex
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
-SOURCES = (
-    "testsrc2=",
-    "mandelbrot=",
-    "smptehdbars=",
-    "rgbtestsrc=",
-    "life=seed=1:",
-    "cellauto=seed=1:",
-)  # seeded: same files each run
+from .conftest import LAVFI_SOURCES as SOURCES
+
 N_VIDEOS = 20  # the last one in a subfolder
 
 

@@ -22,16 +22,9 @@ from longvid.ingest import MediaLimits, TimeLimitError
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
 from .conftest import DEMO
+from .conftest import LAVFI_SOURCES as SOURCES
 
 N = 16
-SOURCES = (
-    "testsrc2=",
-    "mandelbrot=",
-    "smptehdbars=",
-    "rgbtestsrc=",
-    "life=seed=1:",
-    "cellauto=seed=1:",
-)  # seeded: same files each run
 
 
 @pytest.fixture(scope="module")
