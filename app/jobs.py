@@ -39,7 +39,7 @@ from longvid.ingest import MediaError, MediaLimits, TimeSpan, VideoAsset, open_v
 from longvid.ingest.cpu import available_cores
 
 from .library import AddResult, Library
-from .pipeline import BuiltVideo, Chunk, Progress, chunk_spans
+from .pipeline import BuiltVideo, Chunk, Progress
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ def _index_parallel(
             todo[path] = asset
     if todo:
         parts = workers if len(todo) < workers else 1  # too few videos to keep the workers busy: split them
-        plan = {path: _spans(asset, parts) for path, asset in todo.items()}
+        plan = {path: _spans(library.indexer.chunks(asset, parts)) for path, asset in todo.items()}
         chunks: dict[Path, list[Chunk]] = {path: [] for path in todo}
         cores = None if ray not in (None, "local") else max(1, available_cores() // workers)
         with _executor(workers, (library.profile.to_dict(), library.limits, cores), ray) as pool:
@@ -158,10 +158,9 @@ def _index_parallel(
     return [results[path] for path in files]
 
 
-def _spans(asset: VideoAsset, parts: int) -> list[TimeSpan | None]:
-    """The chunks one worker each builds of ``asset`` (``[None]``: the whole video in one worker)."""
-    spans = chunk_spans(asset.duration_s, parts)
-    return [None] if len(spans) == 1 else list(spans)
+def _spans(chunks: list[TimeSpan]) -> list[TimeSpan | None]:
+    """What the workers build of a video cut into ``chunks`` (``[None]``: the whole video in one worker)."""
+    return [None] if len(chunks) == 1 else list(chunks)
 
 
 def _verdict(path: Path, err: Exception, attempt: int, retries: int) -> tuple[bool, str]:

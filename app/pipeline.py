@@ -286,6 +286,13 @@ class Indexer:
         finally:
             spool.close()
 
+    def chunks(self, asset: VideoAsset, parts: int) -> list[TimeSpan]:
+        """Where :meth:`build_chunk` may cut ``asset`` into up to ``parts`` chunks: :func:`chunk_spans` on
+        a grid of both :data:`SYNC_S` and the speech windows' ``chunk_s`` (their least common multiple)."""
+        window_s = self.profile.speech.chunk_s
+        grid_s = SYNC_S * window_s / math.gcd(round(SYNC_S), round(window_s)) if window_s % 1 == 0 else SYNC_S
+        return chunk_spans(asset.duration_s, parts, grid_s)
+
     def _own_threads(self) -> contextlib.AbstractContextManager:
         """Torch on ``cores`` threads inside the block, when the indexer was given a share of the cores."""
         return torch_threads(self.cores) if self.cores else contextlib.nullcontext()
@@ -606,20 +613,23 @@ def top_tags(rows: Iterable[Sequence[str]], limit: int) -> tuple[str, ...]:
     return tuple(tag for tag, _ in counts.most_common(limit))
 
 
-def chunk_spans(duration_s: float, parts: int) -> list[TimeSpan]:
+def chunk_spans(duration_s: float, parts: int, grid_s: float = SYNC_S) -> list[TimeSpan]:
     """Up to ``parts`` chunks tiling ``[0, duration_s]``, of about equal length, each at least
-    :data:`MIN_CHUNK_S` long (a video shorter than two of them stays whole), boundaries on the
-    :data:`SYNC_S` grid so that :meth:`Indexer.join` gives what a whole build gives.
+    :data:`MIN_CHUNK_S` long (a video shorter than two of them stays whole), boundaries on a ``grid_s`` grid
+    (a multiple of :data:`SYNC_S`; :meth:`Indexer.chunks` also aligns them with the speech windows) so that
+    :meth:`Indexer.join` gives what a whole build gives.
 
     >>> [(c.start_s, c.end_s) for c in chunk_spans(7200.0, 2)]
     [(0.0, 3600.0), (3600.0, 7200.0)]
-    >>> len(chunk_spans(900.0, 4)), len(chunk_spans(2400.0, 8))
-    (1, 4)
+    >>> len(chunk_spans(900.0, 4)), len(chunk_spans(2400.0, 8)), len(chunk_spans(2400.0, 8, grid_s=1200.0))
+    (1, 4, 2)
     """
     if parts < 1:
         raise ValueError(f"parts must be >= 1, got {parts}")
-    parts = max(1, min(parts, int(duration_s // MIN_CHUNK_S)))  # read here: a test may lower it
-    cuts = sorted({round(duration_s * k / parts / SYNC_S) * SYNC_S for k in range(1, parts)})
+    if not grid_s > 0 or (grid_s / SYNC_S) % 1:
+        raise ValueError(f"grid_s must be a positive multiple of {SYNC_S:g} s, got {grid_s}")
+    parts = max(1, min(parts, int(duration_s // max(MIN_CHUNK_S, grid_s))))  # read here: a test may lower it
+    cuts = sorted({round(duration_s * k / parts / grid_s) * grid_s for k in range(1, parts)})
     edges = [0.0, *(c for c in cuts if 0 < c < duration_s), duration_s]
     return [TimeSpan(a, b) for a, b in itertools.pairwise(edges)]
 

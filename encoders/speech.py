@@ -19,7 +19,7 @@ a model name such as ``"large-v3-turbo"`` (downloaded from the Hugging Face hub 
 ``local_files_only``) or the path of a converted model directory.
 
 Window boundaries. Consecutive windows do not overlap: each cut is placed at the quietest moment within
-``boundary_search_s`` seconds either side of the nominal ``chunk_s`` (see :func:`find_cut`), i.e. in a
+``boundary_search_s`` seconds either side of a multiple of ``chunk_s`` (see :func:`find_cut`), i.e. in a
 pause between words, so a word is never split between two windows, and every sample is transcribed
 exactly once. There is nothing to de-duplicate. With continuous sound and no pause at all (music under
 speech) the cut falls at the quietest 10 ms frame and one word may be split; a debug line says so.
@@ -341,10 +341,12 @@ def find_cut(samples: np.ndarray, sample_rate: int, target: int, search: int) ->
 def iter_windows(clips: Iterable[AudioClip], chunk_s: float, search_s: float) -> Iterator[AudioClip]:
     """Re-cut a stream of consecutive clips into windows of about ``chunk_s`` seconds, cut at pauses.
 
-    Each window ends at :func:`find_cut` of ``chunk_s`` ± ``search_s`` after its start, so windows last
-    between ``chunk_s - search_s`` and ``chunk_s + search_s`` seconds (the last one may be shorter).
+    Window ``k`` ends at :func:`find_cut` of ``(k + 1) * chunk_s`` ± ``search_s`` (counted from the first
+    clip's start), so windows last between ``chunk_s - 2 * search_s`` and ``chunk_s + 2 * search_s`` seconds
+    (the last one may be shorter), and where a cut falls depends only on the sound around it: window ``k``
+    starts within ``search_s`` of ``k * chunk_s`` (:func:`window_index`), however the audio before it went.
     Windows are contiguous and never overlap: together they hold every input sample exactly once, and
-    each carries its start in media seconds. At most about ``chunk_s + search_s`` seconds plus one input
+    each carries its start in media seconds. At most about ``chunk_s + 2 * search_s`` seconds plus one input
     clip are held in memory.
 
     Example::
@@ -358,6 +360,7 @@ def iter_windows(clips: Iterable[AudioClip], chunk_s: float, search_s: float) ->
     pending: list[np.ndarray] = []
     pending_len = 0
     consumed = 0  # samples already yielded
+    windows = 0  # windows already yielded
     first_s = 0.0
     video_id = ""
     rate = 0
@@ -368,16 +371,23 @@ def iter_windows(clips: Iterable[AudioClip], chunk_s: float, search_s: float) ->
             raise ValueError(f"clips must share one sample rate, got {clip.sample_rate} after {rate}")
         pending.append(clip.samples)
         pending_len += len(clip.samples)
-        target, search = round(chunk_s * rate), round(search_s * rate)
-        while pending_len >= target + search:
+        search = round(search_s * rate)
+        while pending_len >= (target := round((windows + 1) * chunk_s * rate) - consumed) + search:
             samples = np.concatenate(pending) if len(pending) > 1 else pending[0]
             cut = max(1, find_cut(samples, rate, target, search))
             yield AudioClip(video_id, first_s + consumed / rate, samples[:cut], rate)
             consumed += cut
+            windows += 1
             pending, pending_len = [samples[cut:]], len(samples) - cut
     if pending_len:
         samples = np.concatenate(pending) if len(pending) > 1 else pending[0]
         yield AudioClip(video_id, first_s + consumed / rate, samples, rate)
+
+
+def window_index(start_s: float, chunk_s: float) -> int:
+    """Which window of :func:`iter_windows` starts at ``start_s`` (it starts within ``chunk_s / 4`` of
+    ``k * chunk_s``): ``window_index(598.7, 600.0) == 1``."""
+    return round(start_s / chunk_s)
 
 
 class SpeechRecognizer:
@@ -448,10 +458,12 @@ class SpeechRecognizer:
             media: a VideoAsset, or the path of any media file with an audio stream.
             video_id: id put on every segment; defaults to the asset's id ("" for a bare path).
             show_progress: show a tqdm bar counting transcribed media seconds.
-            windows: transcribe only the windows that start inside this span (one chunk of a video split
-                across workers). The audio before it is still decoded, so the windows' cuts and samples
-                are those of a whole run; :meth:`TranscriptStream.unguarded` then gives their segments
-                for :meth:`finish` to join with the other chunks'.
+            windows: transcribe only the windows whose nominal start (``k * chunk_s``, see
+                :func:`iter_windows`) lies inside this span (one chunk of a video split across workers;
+                ends on multiples of ``chunk_s`` share the work evenly). The audio before it is still
+                decoded, so the windows'
+                samples are those of a whole run; :meth:`TranscriptStream.unguarded` then gives their
+                segments for :meth:`finish` to join with the other chunks'.
 
         Returns:
             An iterator of segments in time order; its ``info`` (:class:`SpeechInfo`) grows window by window.
@@ -590,10 +602,12 @@ class TranscriptStream(Iterator[TranscriptSegment]):
         cfg = recognizer.config
         with tqdm(total=total_s, unit="s", desc=desc, disable=not show_progress) as bar:
             for window in iter_windows(clips, cfg.chunk_s, cfg.search_s):
-                if self._windows is not None and not self._windows.start_s <= window.start_s < self._windows.end_s:
-                    if window.start_s >= self._windows.end_s:
+                if self._windows is not None:
+                    nominal = window_index(window.start_s, cfg.chunk_s) * cfg.chunk_s
+                    if nominal >= self._windows.end_s - 1e-6:
                         return  # past this chunk's windows: decoding stops here
-                    continue  # before them: decoded for its cuts and samples, not transcribed
+                    if nominal < self._windows.start_s - 1e-6:
+                        continue  # before them: decoded so that the samples are a whole run's, not transcribed
                 if not recognizer.loaded:
                     started = time.perf_counter()
                     recognizer.load()
