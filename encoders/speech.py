@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # faster-whisper's (and OpenAI Whisper's) default
+
 __all__ = [
     "EMBEDDED",
     "ModelCacheError",
@@ -123,6 +125,10 @@ class SpeechConfig:
     compute_type: str = "int8"  # CTranslate2 weight/compute type: "int8" on CPU; "float16" suits CUDA
     cpu_threads: int = 0  # CTranslate2 intra-op threads on CPU; 0 = min(4, CPUs available to this process)
     beam_size: int = 5  # beam search width; 1 = greedy (faster, slightly less accurate)
+    # Whisper's fallback re-decodes a 30-s piece that fails the thresholds below by sampling at temperatures
+    # 0.2 ... 1.0. CTranslate2 samples from a per-thread generator that cannot be reseeded, so with it on
+    # the same audio can give another transcript on another run (or in another chunk of a split build).
+    temperature_fallback: bool = False
     language: str | None = None  # ISO 639-1 code such as "en"; None = detect in each window
     vad: bool = True  # drop non-speech with Silero VAD before decoding (the main defence against hallucination)
     word_timestamps: bool = True  # per-word spans from cross-attention alignment
@@ -617,6 +623,7 @@ class TranscriptStream(Iterator[TranscriptSegment]):
                     window.samples,
                     language=cfg.language,
                     beam_size=cfg.beam_size,
+                    temperature=_FALLBACK_TEMPERATURES if cfg.temperature_fallback else 0.0,
                     word_timestamps=cfg.word_timestamps,
                     vad_filter=cfg.vad,
                     condition_on_previous_text=False,

@@ -80,6 +80,11 @@ def main() -> None:
         f"same events: {one['events'] == many['events']} ({spans_differ} spans differ of {len(one['events'])});"
         f" same transcript: {one['transcript'] == many['transcript']}"
     )
+    only_one = [s for s in one["transcript"] if s not in many["transcript"]]
+    only_many = [s for s in many["transcript"] if s not in one["transcript"]]
+    for name, rows in (("1 worker only", only_one), ("split only", only_many)):
+        for start, end, text in rows[:10]:
+            print(f"  {name}: {start:.2f}-{end:.2f} {text}")
 
 
 if __name__ == "__main__":
