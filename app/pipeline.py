@@ -5,10 +5,10 @@ time when ``profile.overlap`` is on (speech on its own thread; :func:`thread_pla
 
 1. Frames are decoded at ``frames.analysis_fps`` (small, 480 px). Colour histograms of every frame feed
    the cut detector. A frame goes to the frame encoder and OCR only when it is *new*: its histogram
-   moved by ``frames.novelty`` since the last encoded frame, or it is the first of a ``frames.max_gap_s``
-   slot of the video's clock. Static stretches (a slide, a talking head) thus cost one encoder call per
-   few seconds, not per frame; a still that looks like the last analysed frame reuses its analysis, except
-   at each multiple of :data:`SYNC_S`, where the pass forgets its history.
+   moved by ``frames.novelty`` since the last encoded frame, or ``frames.max_gap_s`` passed. Static
+   stretches (a slide, a talking head) thus cost one encoder call per few seconds, not per frame; a still
+   that looks like the last analysed frame reuses its analysis, except at each multiple of
+   :data:`SYNC_S`, where the pass forgets its history.
 2. Speech comes from the file's text subtitle stream or a sidecar ``.srt``/``.vtt`` when there is one,
    else from the speech recogniser (skipped for videos without audio).
 3. Scenes become events (long scenes split at ``events.max_event_s``); each event gathers the words
@@ -398,10 +398,10 @@ class Indexer:
     ) -> list[Keyframe]:
         """Keyframes of the frames in ``span`` (None: all), each batch's histograms handed to ``push``.
 
-        A frame is looked at when it is novel, or the first of a ``max_gap_s`` slot of the video's clock, or
-        the first of a :data:`SYNC_S` slot; the last is always analysed afresh (and the OCR cache reset), so
-        that from any multiple of :data:`SYNC_S` on, the choices do not depend on what came before it: a
-        chunk starting there makes the same keyframes as a whole pass.
+        A frame is looked at when it is novel, or ``max_gap_s`` after the last one looked at, or the first at
+        or after a multiple of :data:`SYNC_S`; that one is always analysed afresh (and the OCR memory reset),
+        so from there on the choices do not depend on what came before: a chunk starting at such a multiple
+        makes the same keyframes as a whole pass.
         """
         cfg = self.profile.frames
         keyframes: list[Keyframe] = []
@@ -417,7 +417,7 @@ class Indexer:
             for i, (t, hist) in enumerate(zip(batch.timestamps_s.tolist(), hists.embeddings, strict=True)):
                 resync = _slot(t, SYNC_S) != _slot(last_t, SYNC_S)
                 novel = last_hist is None or histogram_distance(hist, last_hist) >= cfg.novelty
-                if novel or resync or _slot(t, cfg.max_gap_s) != _slot(last_t, cfg.max_gap_s):
+                if novel or resync or t - last_t >= cfg.max_gap_s:
                     look = _look(batch.pixels[i])
                     if resync:
                         fresh.add(i)

@@ -42,7 +42,7 @@ class FramesConfig:
     encoder: str = "efficientnet-lite0"  # frame encoder spec (see longvid.encoders.frames)
     analysis_fps: float = 2.0  # frames per second decoded for cut detection (colour histograms)
     analysis_side: int = 480  # longer side (px) of decoded frames; OCR reads these
-    max_gap_s: float = 4.0  # the frame encoder and OCR see a frame in every slot this long (seconds)
+    max_gap_s: float = 4.0  # the frame encoder and OCR see at least one frame this often (seconds)
     novelty: float = 0.25  # histogram change (L1/2, 0..1) since the last encoded frame that forces encoding
     batch_size: int = 32  # frames per encoder batch
     tag_floor: float = 0.8  # least class probability for a visual tag to be stored, searched and shown (calibrated)
