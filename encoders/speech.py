@@ -40,6 +40,7 @@ import dataclasses
 import functools
 import logging
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,7 +237,8 @@ def guard_segments(
     - its text is empty or only punctuation;
     - ``no_speech_prob > max_no_speech_prob`` **and** ``avg_logprob < min_avg_logprob`` (Whisper's own
       "this was silence" rule);
-    - ``compression_ratio > max_compression_ratio`` (the text loops: it gzips too well);
+    - ``compression_ratio > max_compression_ratio`` (the text loops: it gzips too well; the speech pass gives
+      each segment the ratio of its own text);
     - it is one short phrase (up to 4 words) said ``max_phrase_repeats`` times or more and nothing else,
       with at least 4 words in all ("Thank you. Thank you. Thank you."; "No, no, no." is kept);
     - its normalised text (lower case, no punctuation) equals the previous kept segment's and that text
@@ -681,6 +683,13 @@ def _guarded(
         )
 
 
+def _compression_ratio(text: str) -> float:
+    """How well ``text`` gzips (Whisper's loop measure), of the segment itself: faster-whisper gives every
+    segment the ratio of its whole 30-s piece, so one looping line would drop the sentences beside it."""
+    data = text.strip().encode()
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
+
 def _shift(seg: Any, offset_s: float, limit_s: float, language: str | None) -> WindowSegment:
     """A faster-whisper segment with times clamped to ``[0, limit_s]`` of its window, moved by ``offset_s``."""
 
@@ -700,6 +709,6 @@ def _shift(seg: Any, offset_s: float, limit_s: float, language: str | None) -> W
         words=words,
         no_speech_prob=float(seg.no_speech_prob),
         avg_logprob=float(seg.avg_logprob),
-        compression_ratio=float(seg.compression_ratio),
+        compression_ratio=_compression_ratio(seg.text),
         language=language,
     )

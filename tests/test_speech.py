@@ -20,6 +20,7 @@ from longvid.encoders._cache import MARKER, ModelCacheError, ModelNotInstalledEr
 from longvid.encoders.speech import (
     SpeechConfig,
     SpeechRecognizer,
+    _shift,
     embedded_whisper_dir,
     find_cut,
     guard_segments,
@@ -329,3 +330,18 @@ def test_named_faster_whisper_model(tmp_path):
     recognizer = SpeechRecognizer(SpeechConfig(model="tiny.en", device="cpu", compute_type="int8"))
     text = " ".join(s.text for s in recognizer.transcribe(BUDGET)).lower()
     assert "lighthouse" in text
+
+
+def test_a_looping_segment_is_dropped_without_the_sentences_beside_it():
+    """faster-whisper gives every segment its 30-s piece's gzip ratio; the speech pass measures each
+    segment's own text, so a sentence said beside a loop in the same piece is kept."""
+    piece = dict(no_speech_prob=0.05, avg_logprob=-0.3, compression_ratio=3.0, words=None)  # the piece loops
+    segments = [
+        _shift(SimpleNamespace(start=1.0, end=3.5, text=" The flight to Tokyo is delayed by two hours.", **piece),
+               10.0, 30.0, "en"),
+        _shift(SimpleNamespace(start=4.0, end=29.0, text=" and the wind and the rain" * 12, **piece), 10.0, 30.0, "en"),
+    ]  # fmt: skip
+    assert segments[0].compression_ratio < 1.5 and segments[1].compression_ratio > 2.4
+    kept, dropped = _guarded(segments)
+    assert kept == ["The flight to Tokyo is delayed by two hours."] and len(dropped) == 1
+    assert segments[0].start == 11.0 and segments[0].language == "en"
