@@ -90,6 +90,7 @@ SIDECAR_SUFFIXES = (".srt", ".vtt")
 SYNC_S = 120.0  # the visual pass forgets its history at multiples of this (seconds): chunks may start there
 MIN_CHUNK_S = 600.0  # shortest chunk a video is split into (seconds): a speech window's length
 T = TypeVar("T")
+S = TypeVar("S")  # a speech segment: guarded (TranscriptSegment) or a chunk's unguarded WindowSegment
 
 
 @dataclass(frozen=True)
@@ -413,14 +414,14 @@ class Indexer:
                                    batch_size=cfg.batch_size, show_progress=self.show_progress):  # fmt: skip
             hists = color_histograms(batch)
             push(hists)
-            chosen, repeats, fresh = [], set(), set()  # frames to look at; stills among them; resync points
+            chosen, repeats, resyncs = [], set(), set()  # frames to look at; stills among them; resync points
             for i, (t, hist) in enumerate(zip(batch.timestamps_s.tolist(), hists.embeddings, strict=True)):
                 resync = _slot(t, SYNC_S) != _slot(last_t, SYNC_S)
                 novel = last_hist is None or histogram_distance(hist, last_hist) >= cfg.novelty
                 if novel or resync or t - last_t >= cfg.max_gap_s:
                     look = _look(batch.pixels[i])
                     if resync:
-                        fresh.add(i)
+                        resyncs.add(i)
                     elif not novel and float(np.abs(look - last_look).mean()) < STILL_LEVELS:
                         repeats.add(i)  # a still picture: reuse what the models said about it
                     if i not in repeats:
@@ -429,7 +430,7 @@ class Indexer:
                     last_hist, last_t = hist, t
             clock["decode"] += time.perf_counter() - tick
             if chosen:
-                keyframes.extend(self._encode(batch, chosen, repeats, fresh, keyframes[-1:], clock, spool))
+                keyframes.extend(self._encode(batch, chosen, repeats, resyncs, keyframes[-1:], clock, spool))
             deadline.check()
             tracker.frames(_share(float(batch.timestamps_s[-1]), asset.duration_s))
             tick = time.perf_counter()
@@ -520,28 +521,31 @@ class Indexer:
         fixed = self._fixed_transcript(asset)
         if fixed is not None:
             return fixed
-        deadline = Deadline(asset.path, "speech recognition", self.limits.max_asr_s, "MediaLimits.max_asr_s")
-        segments = []
-        for segment in self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress):
-            segments.append(segment)
-            deadline.check()
-            if stop.is_set():  # the visual pass failed: its error is the one reported
-                break
-            tracker.speech(_share(segment.span.end_s, asset.duration_s))
-        return segments
+        stream = self.speech.transcribe(asset, video_id=asset.video_id, show_progress=self.show_progress)
+        return self._drain(asset, stream, stop, lambda s: tracker.speech(_share(s.span.end_s, asset.duration_s)))
 
     def _chunk_speech(self, asset: VideoAsset, span: TimeSpan, stop: threading.Event) -> list[WindowSegment]:
         """One chunk's unguarded speech segments (its windows'); nothing when :meth:`join` has a fixed transcript."""
         if self._fixed_transcript(asset) is not None:
             return []
+        return self._drain(
+            asset, self.speech.transcribe(asset, video_id=asset.video_id, windows=span).unguarded(), stop
+        )
+
+    def _drain(
+        self, asset: VideoAsset, segments: Iterable[S], stop: threading.Event, heard: Callable[[S], None] | None = None
+    ) -> list[S]:
+        """The speech segments, within ``MediaLimits.max_asr_s``; ``heard`` sees each one as it comes."""
         deadline = Deadline(asset.path, "speech recognition", self.limits.max_asr_s, "MediaLimits.max_asr_s")
-        segments = []
-        for segment in self.speech.transcribe(asset, video_id=asset.video_id, windows=span).unguarded():
-            segments.append(segment)
+        out = []
+        for segment in segments:
+            out.append(segment)
             deadline.check()
-            if stop.is_set():
+            if stop.is_set():  # the visual pass failed: its error is the one reported
                 break
-        return segments
+            if heard is not None:
+                heard(segment)
+        return out
 
 
 def find_subtitles(asset: VideoAsset) -> list[TranscriptSegment]:

@@ -40,7 +40,6 @@ import dataclasses
 import functools
 import logging
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -469,9 +468,8 @@ class SpeechRecognizer:
             windows: transcribe only the windows whose nominal start (``k * chunk_s``, see
                 :func:`iter_windows`) lies inside this span (one chunk of a video split across workers;
                 ends on multiples of ``chunk_s`` share the work evenly). The audio before it is still
-                decoded, so the windows'
-                samples are those of a whole run; :meth:`TranscriptStream.unguarded` then gives their
-                segments for :meth:`finish` to join with the other chunks'.
+                decoded, so the windows' samples are those of a whole run; :meth:`TranscriptStream.unguarded`
+                then gives their segments for :meth:`finish` to join with the other chunks'.
 
         Returns:
             An iterator of segments in time order; its ``info`` (:class:`SpeechInfo`) grows window by window.
@@ -683,15 +681,10 @@ def _guarded(
         )
 
 
-def _compression_ratio(text: str) -> float:
-    """How well ``text`` gzips (Whisper's loop measure), of the segment itself: faster-whisper gives every
-    segment the ratio of its whole 30-s piece, so one looping line would drop the sentences beside it."""
-    data = text.strip().encode()
-    return len(data) / len(zlib.compress(data)) if data else 0.0
-
-
 def _shift(seg: Any, offset_s: float, limit_s: float, language: str | None) -> WindowSegment:
     """A faster-whisper segment with times clamped to ``[0, limit_s]`` of its window, moved by ``offset_s``."""
+
+    from faster_whisper.transcribe import get_compression_ratio  # Whisper's loop measure (loaded by now)
 
     def at(t: float) -> float:
         return offset_s + min(max(float(t), 0.0), limit_s)
@@ -709,6 +702,8 @@ def _shift(seg: Any, offset_s: float, limit_s: float, language: str | None) -> W
         words=words,
         no_speech_prob=float(seg.no_speech_prob),
         avg_logprob=float(seg.avg_logprob),
-        compression_ratio=_compression_ratio(seg.text),
+        # of the segment's own text: faster-whisper gives every segment its whole 30-s piece's ratio, so
+        # one looping line would have the guard drop the sentences beside it
+        compression_ratio=get_compression_ratio(seg.text.strip()),
         language=language,
     )
