@@ -22,7 +22,7 @@ import contextlib
 import hashlib
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -131,14 +131,22 @@ MAX_BAD_PACKETS = 32  # damaged packets skipped per stream before decoding gives
 
 
 def decode_stream(
-    path: Path, container: av.container.InputContainer, stream, max_bad_packets: int = MAX_BAD_PACKETS
+    path: Path,
+    container: av.container.InputContainer,
+    stream,
+    max_bad_packets: int = MAX_BAD_PACKETS,
+    discard: Callable[[av.packet.Packet], bool] | None = None,
 ) -> Iterator[av.frame.Frame]:
     """Frames of one stream in presentation order.
 
     A packet that does not decode (a damaged spot: bit rot, a bad sector) is skipped with a warning, as
     the ffmpeg command line does; more than ``max_bad_packets`` of them, or a container that cannot be
-    read on, raise ``DecodeError`` naming the file."""
+    read on, raise ``DecodeError`` naming the file. ``discard(packet)`` true lets the decoder drop that
+    packet's frame unseen when no other frame refers to it (FFmpeg's ``skip_frame = NONREF``, honoured per
+    packet by the H.264, HEVC, MPEG-4 and MPEG-2 decoders, ignored by others): a frame nobody will look at
+    then costs only its parsing."""
     packets = container.demux(stream)
+    context = stream.codec_context
     bad = 0
     while True:
         try:
@@ -147,6 +155,10 @@ def decode_stream(
             return
         except av.error.FFmpegError as err:
             raise DecodeError(path, f"{stream.type} stream {stream.index} cannot be read on: {err}") from err
+        if discard is not None:
+            wanted = "NONREF" if discard(packet) else "DEFAULT"
+            if context.skip_frame != wanted:
+                context.skip_frame = wanted
         try:
             frames = packet.decode()
         except av.error.FFmpegError as err:

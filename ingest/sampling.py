@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from .types import TimeSpan
 
 _EPS = 1e-6  # seconds; absorbs float error in timestamps like 0.9999999
+_GRID_MARGIN = 1e-3  # grid intervals; how far inside one interval both frames must be for passes_over
 
 
 class FrameSelector:
@@ -81,6 +82,21 @@ class FrameSelector:
             return False  # before the span: it takes its grid time (as in a whole decode), but is not kept
         self.kept += 1
         return True
+
+    def passes_over(self, t_s: float, earlier_s: float) -> bool:
+        """Whether the frame shown at ``t_s`` is certainly not kept, once the frame shown at ``earlier_s`` (before
+        it) went through :meth:`accept`: both lie inside one grid interval (clear of its ends by a margin
+        beyond float error), so the interval already has its frame. A decoder may then skip ``t_s`` without
+        changing what is kept::
+
+            >>> sel = FrameSelector(fps=2.0)
+            >>> sel.passes_over(0.4, 0.04), sel.passes_over(0.52, 0.48), FrameSelector(fps=None).passes_over(0.4, 0.0)
+            (True, False, False)
+        """
+        if self.fps is None or not earlier_s < t_s:
+            return False
+        grid = math.floor(earlier_s * self.fps + _EPS)
+        return earlier_s * self.fps >= grid + _GRID_MARGIN and t_s * self.fps < grid + 1 - _GRID_MARGIN
 
     def select(self, timestamps_s: Iterable[float]) -> list[int]:
         """Indices of the kept frames among ``timestamps_s`` (in presentation order)."""

@@ -47,7 +47,7 @@ def test_a_span_gives_its_frames_and_decodes_little_else(vfr_video, vfr_timestam
     if backend == "pyav":  # the demo's keyframes are at its cuts (every 12 s): 12 s of 60 cost 12 s, not 48
         decoded.clear()
         demo = [t for b in sample_frames(DEMO, fps=1.0, backend=backend, span=TimeSpan(36, 48)) for t in b.timestamps_s]
-        assert demo == list(range(36, 48)) and 120 <= len(decoded) < 200  # of 600 frames
+        assert demo == list(range(36, 48)) and 12 <= len(decoded) < 120  # of 600; unreferenced B-frames skipped
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -147,3 +147,43 @@ def test_one_hour_at_1fps_streams_in_constant_memory(media_dir, backend, capsys)
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_ten_hours_at_1fps_streams_in_constant_memory(media_dir, backend, capsys):
     _sample_long_video(media_dir, 10, backend, capsys)
+
+
+@pytest.mark.parametrize("codec", ["libx264", "mpeg2video"])
+def test_frames_nobody_keeps_are_not_decoded_and_the_kept_ones_are_the_same(tmp_path, codec, monkeypatch,
+                                                                           decoded_frames):  # fmt: skip
+    """With B-frames at 25 fps sampled at 2 fps, the decoder skips the non-reference frames the selector would
+    drop; the frames kept, and their pixels, are those of a decode of every frame."""
+    from longvid.ingest.backends import pyav_backend
+
+    video = tmp_path / f"bframes-{codec}.mkv"
+    run_ffmpeg(f"-f lavfi -i testsrc2=size=320x180:rate=25 -t 8 -c:v {codec} -bf 3 -g 50 {{out}}", out=video)
+    times, pixels, _ = _collect(video, fps=2.0, size=(240, 135))
+    skipped = len(decoded_frames)
+    decoded_frames.clear()
+    monkeypatch.setattr(pyav_backend._Unseen, "__call__", lambda self, packet: False)
+    every_times, every_pixels, _ = _collect(video, fps=2.0, size=(240, 135))
+    assert len(decoded_frames) == 200 and skipped < 150  # of 200 frames, about half are not referenced
+    np.testing.assert_array_equal(times, every_times)
+    np.testing.assert_array_equal(pixels, every_pixels)
+    assert len(times) == 16
+
+
+def test_passes_over_never_drops_a_frame_the_selector_keeps():
+    """On irregular times (and float noise), a frame ``passes_over`` calls dropped is never kept, at any rate
+    and inside a span; it may be kept wrongly only if the claim is false."""
+    from longvid.ingest.sampling import FrameSelector
+
+    rng = np.random.default_rng(3)
+    times = np.cumsum(rng.choice([0.001, 0.01, 1 / 30, 0.04, 0.25, 0.5, 1.0], size=400))
+    times = (times + rng.normal(0, 1e-7, size=times.size)).tolist()
+    claims = 0
+    for fps in (0.1, 0.5, 2.0, 3.0, 25.0, 29.97):
+        for span in (None, TimeSpan(times[50], times[300])):
+            selector = FrameSelector(fps=fps, span=span)
+            for i, t in enumerate(times):
+                dropped = any(selector.passes_over(t, e) for e in times[max(0, i - 8) : i])
+                kept = selector.accept(t)
+                assert not (dropped and kept), (fps, span, t)
+                claims += dropped
+    assert claims > 500
