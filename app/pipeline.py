@@ -86,11 +86,13 @@ Progress = Callable[[str, float], None]  # (stage, overall fraction done)
 THUMB_SIDE = 480  # longer side of stored thumbnails (px): the analysed frame itself, which the detector reads
 DETECT_BATCH = 8  # frames per detector call: its activations at 416 px take tens of MB a frame
 STILL_LEVELS = 1.5  # mean grey difference (0-255) below which a frame repeats the last one analysed
+DECODE_AHEAD = 2  # batches decoded on their own thread while the encoder and OCR work on the one before
 SIDECAR_SUFFIXES = (".srt", ".vtt")
 SYNC_S = 120.0  # the visual pass forgets its history at multiples of this (seconds): chunks may start there
 MIN_CHUNK_S = 600.0  # shortest chunk a video is split into (seconds): a speech window's length
 T = TypeVar("T")
 S = TypeVar("S")  # a speech segment: guarded (TranscriptSegment) or a chunk's unguarded WindowSegment
+M = TypeVar("M")  # what the visual side makes of its keyframes before the transcript is needed
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,17 @@ class Chunk:
     speech: list[WindowSegment]  # unguarded speech segments of the windows that start inside span
     thumbnails: tuple[bytes, list[tuple[int, int]]]  # ThumbnailSpool.contents()
     seconds: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _Moments:
+    """What the visual side knows of a video's events before its transcript: :meth:`Indexer._moments`."""
+
+    keyframes: list[Keyframe]
+    spans: list[TimeSpan]  # one per event
+    groups: list[list[Keyframe]]  # the keyframes inside each span
+    thumbnails: dict[int, bytes]  # event index -> JPEG
+    objects: dict[int, tuple[DetectedObject, ...]]  # event index -> objects in its thumbnail
 
 
 class ThumbnailSpool:
@@ -236,11 +249,19 @@ class Indexer:
         segmenter = self._segmenter()
         spool = ThumbnailSpool()
         try:
-            keyframes, transcript = self._passes(asset, None, segmenter.push, spool, seconds, tracker,
-                                                 lambda stop: self._transcript(asset, tracker, stop))  # fmt: skip
+            moments, transcript = self._passes(  # the moments are made while speech may still run
+                asset,
+                None,
+                segmenter.push,
+                spool,
+                seconds,
+                tracker,
+                lambda stop: self._transcript(asset, tracker, stop),
+                lambda keyframes: self._moments(segmenter.scenes(asset.duration_s), keyframes, spool, seconds),
+            )
             tracker.moments()
             with self._own_threads():
-                return self._finish(asset, segmenter.scenes(asset.duration_s), keyframes, transcript, spool, seconds)
+                return self._finish(asset, moments, transcript, seconds)
         finally:
             spool.close()
 
@@ -252,7 +273,7 @@ class Indexer:
         spool = ThumbnailSpool()
         try:
             keyframes, speech = self._passes(asset, span, features.append, spool, seconds, _Tracker(_ignore),
-                                             lambda stop: self._chunk_speech(asset, span, stop))  # fmt: skip
+                                             lambda stop: self._chunk_speech(asset, span, stop), list)  # fmt: skip
             return Chunk(span, features, keyframes, speech, spool.contents(), seconds)
         finally:
             spool.close()
@@ -281,9 +302,8 @@ class Indexer:
                 keyframes.extend(replace(k, thumb=k.thumb + first) for k in chunk.keyframes)
             seconds["join"] = time.perf_counter() - start
             with self._own_threads():
-                return self._finish(
-                    asset, segmenter.scenes(asset.duration_s), keyframes, transcript, spool, dict(seconds)
-                )
+                moments = self._moments(segmenter.scenes(asset.duration_s), keyframes, spool, seconds)
+                return self._finish(asset, moments, transcript, dict(seconds))
         finally:
             spool.close()
 
@@ -312,9 +332,11 @@ class Indexer:
         seconds: dict[str, float],
         tracker: _Tracker,
         speech: Callable[[threading.Event], T],
-    ) -> tuple[list[Keyframe], T]:
-        """The visual pass over ``span`` (None: all of it) and ``speech(stop)``, side by side when the thread
-        plan overlaps them; ``stop`` is set when the visual pass fails, so that speech ends early."""
+        then: Callable[[list[Keyframe]], M],
+    ) -> tuple[M, T]:
+        """The visual pass over ``span`` (None: all of it), ``then`` on its keyframes, and ``speech(stop)``; the
+        speech runs beside the other two when the thread plan overlaps them. ``stop`` is set when the visual
+        side fails, so that speech ends early."""
         stop = threading.Event()
         with torch_threads(self.threads.visual), ThreadPoolExecutor(1, thread_name_prefix="longvid-speech") as pool:
             overlapped = pool.submit(self._timed, speech, stop) if self.threads.overlap else None
@@ -322,37 +344,37 @@ class Indexer:
                 start = time.perf_counter()
                 keyframes = self._visual_pass(asset, span, push, seconds, spool, tracker)
                 seconds["visual_total"] = time.perf_counter() - start
+                seen = then(keyframes)
                 said, seconds["speech"] = overlapped.result() if overlapped else self._timed(speech, stop)
             except BaseException:
                 stop.set()  # speech stops at its next segment; the pool waits for it
                 raise
-        return keyframes, said
+        return seen, said
 
-    def _finish(
-        self,
-        asset: VideoAsset,
-        scenes: list[Scene],
-        keyframes: list[Keyframe],
-        transcript: list[TranscriptSegment],
-        spool: ThumbnailSpool,
-        seconds: dict[str, float],
-    ) -> BuiltVideo:
-        """Events, objects, vectors and the overview from what the passes found (torch on ``cores`` threads
-        when set)."""
+    def _moments(
+        self, scenes: list[Scene], keyframes: list[Keyframe], spool: ThumbnailSpool, seconds: dict[str, float]
+    ) -> _Moments:
+        """The events' spans (scenes split at ``max_event_s``), keyframes, thumbnails and objects."""
         spans = split_spans((s.span for s in scenes), self.profile.events.max_event_s)
         times = [k.time_s for k in keyframes]  # sorted: frames are decoded in presentation order
         groups = [_within(keyframes, times, span) for span in spans]
         thumbnails = {i: spool.read(_nearest(group, span.mid_s).thumb)
                       for i, (span, group) in enumerate(zip(spans, groups, strict=True))}  # fmt: skip
-
         start = time.perf_counter()
         objects = self._detect(thumbnails) if self.profile.objects.detector else {}
         seconds["objects"] = time.perf_counter() - start
+        return _Moments(keyframes, spans, groups, thumbnails, objects)
+
+    def _finish(
+        self, asset: VideoAsset, moments: _Moments, transcript: list[TranscriptSegment], seconds: dict[str, float]
+    ) -> BuiltVideo:
+        """Events, vectors and the overview from the moments and the transcript (torch on ``cores`` threads
+        when set)."""
         cfg = self.profile.events
         events = []
-        for i, (span, inside) in enumerate(zip(spans, groups, strict=True)):
+        for i, (span, inside) in enumerate(zip(moments.spans, moments.groups, strict=True)):
             tags = top_tags((k.tags for k in inside), cfg.max_tags)
-            found = objects.get(i, ())
+            found = moments.objects.get(i, ())
             concepts = (general_words(tags) if self.profile.frames.concepts else ()) + expand(
                 (o.label for o in found), vocabulary="coco")  # fmt: skip
             events.append(
@@ -373,7 +395,7 @@ class Indexer:
         vectors = {  # what each event says and shows; "frames" also serves search by example image
             "text": self.text_embedder.embed([e.text for e in events]),
             "frames": unit_rows(
-                np.stack([np.mean([k.embedding for k in g], axis=0, dtype=np.float32) for g in groups])
+                np.stack([np.mean([k.embedding for k in g], axis=0, dtype=np.float32) for g in moments.groups])
             ),
         }
         seconds["text_embed"] = time.perf_counter() - start
@@ -381,11 +403,12 @@ class Indexer:
         overview = build_overview(asset.video_id, asset.duration_s, events, vectors["text"], transcript,
                                   self.text_embedder.embed, self.profile.memory)  # fmt: skip
         seconds["memory"] = time.perf_counter() - start
+        keyframes = moments.keyframes
         analysed = len({k.thumb for k in keyframes})  # a still repeats its predecessor's thumbnail
         settings = {"profile": self.profile.to_dict(), "keyframes": len(keyframes), "analysed": analysed}
         log.info("%s: %d events from %d keyframes (%d analysed), %d transcript segments",
                  asset.path.name, len(events), len(keyframes), analysed, len(transcript))  # fmt: skip
-        return BuiltVideo(VideoRecord.from_asset(asset, settings), events, vectors, transcript, thumbnails,
+        return BuiltVideo(VideoRecord.from_asset(asset, settings), events, vectors, transcript, moments.thumbnails,
                           overview, seconds, len(keyframes), analysed)  # fmt: skip
 
     def _visual_pass(
@@ -411,7 +434,8 @@ class Indexer:
         clock = {"decode": 0.0, "encode": 0.0, "ocr": 0.0}
         tick = time.perf_counter()
         for batch in sample_frames(asset, fps=cfg.analysis_fps, size=asset.fit(cfg.analysis_side), span=span,
-                                   batch_size=cfg.batch_size, show_progress=self.show_progress):  # fmt: skip
+                                   batch_size=cfg.batch_size, show_progress=self.show_progress,
+                                   ahead=DECODE_AHEAD, threads=self.threads.visual):  # fmt: skip
             hists = color_histograms(batch)
             push(hists)
             chosen, repeats, resyncs = [], set(), set()  # frames to look at; stills among them; resync points

@@ -17,9 +17,13 @@ file never passes for a complete one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm.auto import tqdm
 
@@ -30,6 +34,7 @@ from .sampling import FrameSelector
 from .types import FrameBatch, TimeSpan, VideoAsset
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def truncation_tolerance_s(duration_s: float) -> float:
@@ -46,6 +51,8 @@ def sample_frames(
     backend: str | None = None,
     show_progress: bool = False,
     span: TimeSpan | None = None,
+    ahead: int = 0,
+    threads: int = 0,
 ) -> Iterator[FrameBatch]:
     """Decode the frames of ``video`` kept at ``fps`` (and at most ``max_frames``), in batches.
 
@@ -60,11 +67,21 @@ def sample_frames(
         show_progress: show a tqdm bar counting media seconds.
         span: only the frames inside this span (seconds); PyAV seeks to the keyframe before its start and
             stops at its end, so a moment of a long video costs what the moment costs.
+        ahead: decode on a thread of its own, up to this many batches ahead of the caller (0: in the
+            caller's thread), so that decoding goes on while the caller works on a batch.
+        threads: the decoder's threads (0: its own choice, about one per core). Frame threading costs CPU of
+            its own: on two cores shared with other work, one decoding thread beside the caller does more.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if ahead < 0 or threads < 0:
+        raise ValueError(f"ahead and threads must be >= 0, got {ahead} and {threads}")
+    if ahead:
+        frames = sample_frames(video, fps, max_frames, size, batch_size, backend, show_progress, span, 0, threads)
+        yield from _read_ahead(frames, ahead, f"longvid-decode-{Path(str(getattr(video, 'path', video))).name}")
+        return
     asset = video if isinstance(video, VideoAsset) else open_video(video)
-    selector, batches = _start(asset, backend, fps, max_frames, size, batch_size, span)
+    selector, batches = _start(asset, backend, fps, max_frames, size, batch_size, span, threads)
     with tqdm(
         total=round(asset.duration_s, 1), unit="s", desc=f"decode {asset.path.name}", disable=not show_progress
     ) as bar:
@@ -88,13 +105,14 @@ def _start(
     size: tuple[int, int] | None,
     batch_size: int,
     span: TimeSpan | None = None,
+    threads: int = 0,
 ) -> tuple[FrameSelector, Generator[FrameBatch, None, DecodeSummary]]:
     """Start decoding with the named backend, or with the first available one that can read the file."""
     names = [backend] if backend else available_backends()
     for name in names:
         selector = FrameSelector(fps=fps, max_frames=max_frames, duration_s=asset.duration_s, span=span)
         try:
-            batches = get_backend(name).iter_frames(asset, selector, size, batch_size)
+            batches = get_backend(name).iter_frames(asset, selector, size, batch_size, threads)
         except BackendOpenError as err:
             if name == names[-1]:
                 raise
@@ -116,3 +134,47 @@ def _tracked(
             return stop.value
         bar.update(round(float(batch.timestamps_s[-1]), 1) - bar.n)
         yield batch
+
+
+_DONE = object()  # what the read-ahead thread queues after the last item
+
+
+def _read_ahead(items: Iterator[T], depth: int, name: str) -> Iterator[T]:
+    """``items``, produced on a thread of their own up to ``depth`` ahead; an error there is raised here, at the
+    point it was reached. Closing this iterator stops the thread (and closes ``items`` on it)."""
+    out: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def put(entry: tuple) -> bool:
+        """Queue ``entry`` unless the consumer has gone; whether it was queued."""
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                out.put(entry, timeout=0.1)
+                return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_DONE, None))
+        except BaseException as err:  # handed to the consumer, raised there
+            put((_DONE, err))
+        finally:
+            if hasattr(items, "close"):
+                items.close()
+
+    thread = threading.Thread(target=produce, name=name, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, err = out.get()
+            if err is not None:
+                raise err
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()

@@ -229,6 +229,7 @@ def detect_scenes(
         batch_size=64,
         backend=backend,
         show_progress=show_progress,
+        ahead=2,  # histograms and cuts beside the decoding
     )
     scenes = segment((color_histograms(b) for b in batches), asset.duration_s, config)
     log.info("%s: %d scenes", asset.path.name, len(scenes))

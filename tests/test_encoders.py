@@ -36,6 +36,26 @@ def test_efficientnet_tags_and_features(efficientnet):
     assert sims[0, 2] > sims[0, 1] + 0.2  # a cropped cat is nearer the cat than the coffee is
 
 
+def test_efficientnet_as_run_is_the_model_as_published(efficientnet, monkeypatch):
+    """Batch norms folded into convolutions, pads into them: the same features (to float rounding) and tags as
+    the model as loaded from its package, with no batch norm or separate pad left."""
+    import torch
+
+    from longvid.encoders import efficientnet as module
+
+    monkeypatch.setattr(module, "_fused", lambda model: model)
+    published = create_frame_encoder("efficientnet-lite0")
+    batch = _batch(skimage.data.chelsea(), skimage.data.coffee(), skimage.data.astronaut(), skimage.data.rocket())
+    ours, theirs = efficientnet.encode(batch), published.encode(batch)
+    np.testing.assert_allclose(ours.embeddings, theirs.embeddings, atol=2e-5)
+    assert ours.tags == theirs.tags
+    np.testing.assert_allclose(np.array(ours.tag_scores[0]), np.array(theirs.tag_scores[0]), atol=2e-4)
+    kinds = {type(m) for m in efficientnet.model.modules()}
+    assert torch.nn.BatchNorm2d not in kinds and torch.nn.ZeroPad2d in kinds  # only the asymmetric pads stay
+    assert sum(isinstance(m, torch.nn.ZeroPad2d) for m in efficientnet.model.modules()) < 8
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in published.model.modules())
+
+
 def test_unknown_encoder():
     with pytest.raises(ModelUnavailableError, match="unknown frame encoder 'resnet9000'"):
         create_frame_encoder("resnet9000")

@@ -187,3 +187,33 @@ def test_passes_over_never_drops_a_frame_the_selector_keeps():
                 assert not (dropped and kept), (fps, span, t)
                 claims += dropped
     assert claims > 500
+
+
+def test_decoding_ahead_on_its_own_thread_gives_the_same_batches_and_errors(shots_video, tmp_path):
+    """``ahead``: the same batches; a truncated file's error is raised in the caller's thread after its last
+    good batch; leaving the loop early stops the decoding thread."""
+    import threading
+
+    from longvid.ingest import DecodeError
+
+    here = _collect(shots_video.path, fps=2.0, batch_size=8)
+    ahead = _collect(shots_video.path, fps=2.0, batch_size=8, ahead=2)
+    np.testing.assert_array_equal(here[0], ahead[0])
+    np.testing.assert_array_equal(here[1], ahead[1])
+
+    cut = tmp_path / "cut.mkv"
+    run_ffmpeg("-i {src} -c copy {out}", src=shots_video.path, out=cut)
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    got = []
+    with pytest.raises(DecodeError, match="truncated or corrupt"):
+        for batch in sample_frames(cut, fps=2.0, batch_size=8, ahead=2):
+            got.append(batch.timestamps_s[-1])
+    assert got and got[-1] > 5.0
+
+    frames = sample_frames(shots_video.path, fps=2.0, batch_size=4, ahead=1)
+    next(frames)
+    frames.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("longvid-decode")]
+    with pytest.raises(ValueError, match="ahead and threads"):
+        next(sample_frames(shots_video.path, ahead=-1))

@@ -345,3 +345,24 @@ def test_a_looping_segment_is_dropped_without_the_sentences_beside_it():
     kept, dropped = _guarded(segments)
     assert kept == ["The flight to Tokyo is delayed by two hours."] and len(dropped) == 1
     assert segments[0].start == 11.0 and segments[0].language == "en"
+
+
+def test_the_first_30_s_are_encoded_once_when_the_language_is_detected(whisper_dir, tmp_path, monkeypatch):
+    """Language detection and transcription encode the same first 30 s: the encoder runs once for them, and the
+    transcript is the one of a model that encodes them twice."""
+    import faster_whisper
+
+    from longvid.encoders import speech
+
+    long = tmp_path / "long.wav"  # about 38 s of speech: two 30-s pieces
+    run_ffmpeg("-i {a} -i {b} -filter_complex [0:a][1:a][0:a][1:a][0:a][1:a]concat=n=6:v=0:a=1 -c:a pcm_s16le {out}",
+               a=BUDGET, b=GARDEN, out=long)  # fmt: skip
+    calls = []
+    real = faster_whisper.WhisperModel.encode
+    monkeypatch.setattr(faster_whisper.WhisperModel, "encode", lambda self, f: calls.append(f.shape) or real(self, f))
+    once = [(s.span, s.text) for s in _recognizer(whisper_dir).transcribe(long)]
+    encoded_once = len(calls)
+    calls.clear()
+    monkeypatch.setattr(speech, "_encode_once", lambda whisper: whisper)
+    twice = [(s.span, s.text) for s in _recognizer(whisper_dir).transcribe(long)]
+    assert (encoded_once, len(calls)) == (2, 3) and once == twice and len(once) >= 4

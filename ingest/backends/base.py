@@ -49,8 +49,10 @@ class FrameBackend(ABC):
         selector: FrameSelector,
         size: tuple[int, int] | None,
         batch_size: int,
+        threads: int = 0,
     ) -> Generator[FrameBatch, None, DecodeSummary]:
-        """Yield batches of at most ``batch_size`` kept frames; return what was seen.
+        """Yield batches of at most ``batch_size`` kept frames, decoding on ``threads`` threads (0: the decoder's
+        own choice); return what was seen.
 
         A backend that indexes the file up front raises :class:`BackendOpenError` from this call itself,
         before iteration starts, so the caller can try another backend.

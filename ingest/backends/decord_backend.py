@@ -35,13 +35,15 @@ class DecordBackend(FrameBackend):
         selector: FrameSelector,
         size: tuple[int, int] | None,
         batch_size: int,
+        threads: int = 0,
     ) -> Generator[FrameBatch, None, DecodeSummary]:
         import decord
 
         width, height = size if size is not None else (-1, -1)
         coded_size(asset, size)  # validates the size
         try:  # eager: index the file now so a failure surfaces before iteration
-            reader = decord.VideoReader(str(asset.path), ctx=decord.cpu(0), width=width, height=height)
+            reader = decord.VideoReader(str(asset.path), ctx=decord.cpu(0), width=width, height=height,
+                                         num_threads=threads)  # fmt: skip
             n = len(reader)
             starts = reader.get_frame_timestamp(np.arange(n))[:, 0] if n else np.empty(0)
         except decord.DECORDError as err:

@@ -40,6 +40,7 @@ class PyAVBackend(FrameBackend):
         selector: FrameSelector,
         size: tuple[int, int] | None,
         batch_size: int,
+        threads: int = 0,
     ) -> Generator[FrameBatch, None, DecodeSummary]:
         target = coded_size(asset, size)
         turns = asset.rotation // 90
@@ -49,7 +50,9 @@ class PyAVBackend(FrameBackend):
         reformatter = VideoReformatter()  # one swscale context for all frames: half the cost of one per frame
         with open_container(asset.path) as container:
             stream = container.streams[asset.stream_index]
-            stream.thread_type = "AUTO"
+            if threads:
+                stream.codec_context.thread_count = threads
+            stream.thread_type = "AUTO" if threads != 1 else "NONE"
             unseen = _Unseen(selector, stream.time_base, asset.start_s)
             if selector.start_s > 0:  # a span: start at the keyframe before it, not at the beginning
                 container.seek(round((selector.start_s + asset.start_s) / stream.time_base), stream=stream,

@@ -5,9 +5,11 @@ video is ``assets/demo.mp4`` (slides, photos, narration, silence) looped to each
 ``ffmpeg -stream_loop`` (no re-encoding), or with ``--footage camera`` camera footage with speech
 (:mod:`.footage`), then indexed with the embedded profile into a fresh library.
 Each run is a separate process, so its peak RSS (VmHWM) covers models, decoding and indexing of that
-run alone; flat RSS across lengths shows that memory does not grow with the video. In the same run the
-ffmpeg command line decodes the same file at the pipeline's analysis rate and size, as the reference
-for the decode stage.
+run alone; flat RSS across lengths shows that memory does not grow with the video. Right before and right
+after each run the ffmpeg command line decodes the same file at the pipeline's analysis rate and size;
+the mean of the two is the reference that run's ratios are taken against (this machine's speed drifts
+by 1.5x within minutes, so only ratios measured side by side compare). ``--repeat N`` runs each
+configuration N times, interleaved, and reports the median ratio.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,6 +25,7 @@ import time
 from pathlib import Path
 
 from longvid.app.profiles import load_profile
+from longvid.ingest import SegmentConfig, detect_scenes
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
 from .footage import make_camera_video
@@ -77,6 +81,14 @@ def ffmpeg_decode_s(video: Path, fps: float, side: int) -> float:
     return time.perf_counter() - start
 
 
+def decode_and_cuts_s(video: Path, fps: float, side: int) -> float:
+    """Wall seconds for :func:`detect_scenes` at ``fps`` and ``side`` px: decoding (its own thread, unreferenced
+    frames not kept skipped), colour histograms and the cut detector, as the visual pass runs them."""
+    start = time.perf_counter()
+    detect_scenes(video, SegmentConfig(fps=fps, analysis_side=side))
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs="+", default=[60.0], help="lengths of the test video")
@@ -92,6 +104,7 @@ def main() -> None:
                         "640x360 25 fps with 20%% speech (footage.py)")  # fmt: skip
     parser.add_argument("--overlap", choices=["on", "off", "both"], default="on",
                         help="speech beside the visual pass (both: serial, then overlapped, in one run)")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each configuration, interleaved")
     args = parser.parse_args()
     frames = load_profile("embedded").frames
     print(f"machine: {os.cpu_count()} CPUs visible, {len(os.sched_getaffinity(0))} usable; embedded profile")
@@ -99,22 +112,37 @@ def main() -> None:
         "demo": "assets/demo.mp4 looped (480x270, 10 fps, narrated)",
         "camera": "camera footage (opencv-doc samples, 640x360, 25 fps, 20% speech)",
     }[args.footage]
-    print(f"\n### Indexing {what}; stage columns: video s / wall s")
-    print("| length | ASR | objects | overlap | wall s | video s / wall s | events | keyframes (analysed) "
-          "| ffmpeg CLI decode | decode+cuts | encoder | OCR | objects | speech | text embed "
-          "| chapters + overview (share of wall) | store | peak RSS MB |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for minutes in args.minutes:
         with tempfile.TemporaryDirectory() as tmp:
             video = Path(tmp) / "long.mp4"
             duration = (make_camera_video if args.footage == "camera" else make_long_video)(video, minutes)
-            reference = duration / ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
             runs = [(a, o, v) for a in (["on", "off"] if args.asr == "both" else [args.asr])
                     for o in (["off", "on"] if args.objects == "both" else [args.objects])
                     for v in (["off", "on"] if args.overlap == "both" else [args.overlap])]  # fmt: skip
-            for asr, objects, overlap in runs:
+            cuts = []
+            for _ in range(args.repeat):  # decode + cuts alone, as the visual pass decodes: 2 fps, 480 px
+                before = ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
+                alone_s = decode_and_cuts_s(video, frames.analysis_fps, frames.analysis_side)
+                reference_s = (before + ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)) / 2
+                cuts.append(reference_s / alone_s)
+                print(f"\n{duration / 60:.0f} min: decode + cuts alone {duration / alone_s:.0f}x real time, ffmpeg CLI "
+                      f"{duration / reference_s:.0f}x: **{reference_s / alone_s:.2f}x** the CLI's speed")  # fmt: skip
+            if args.repeat > 1:
+                got = [round(x, 2) for x in cuts]
+                print(f"\ndecode + cuts / ffmpeg CLI: median {statistics.median(cuts):.2f}x of {got}")
+            print(f"\n### Indexing {what}; stage columns: video s / wall s of the thread that ran the stage")
+            print("| length | ASR | objects | overlap | wall s | video s / wall s | events | keyframes (analysed) "
+                  "| ffmpeg CLI decode | **indexing / ffmpeg** | decode wait + cuts | encoder | OCR | objects | speech "
+                  "| text embed | chapters + overview (share of wall) | store | peak RSS MB |")  # fmt: skip
+            print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+            ratios: dict[tuple[str, str, str], list[float]] = {run: [] for run in runs}
+            for asr, objects, overlap in runs * args.repeat:
+                before = ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
                 r = index_once(video, asr, objects, overlap)
+                reference_s = (before + ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)) / 2
+                reference = duration / reference_s
                 s = r["stages"]
+                ratios[asr, objects, overlap].append(reference_s / r["wall_s"])
                 rate = " | ".join(f"{duration / s[k]:.0f}x" if s[k] > 1e-3 else "—"
                                   for k in ("decode", "encode", "ocr", "objects", "speech", "text_embed"))  # fmt: skip
                 rate += (
@@ -122,9 +150,13 @@ def main() -> None:
                 )
                 print(f"| {duration / 60:.0f} min | {asr} | {objects} | {overlap} | {r['wall_s']:.0f} "
                       f"| {duration / r['wall_s']:.1f}x | {r['events']} | {r['keyframes']} ({r['analysed']}) "
-                      f"| {reference:.0f}x | {rate} "
+                      f"| {reference:.0f}x | **{reference_s / r['wall_s']:.2f}** | {rate} "
                       f"| {r['peak_rss_mb']:.0f} |")  # fmt: skip
                 sys.stdout.flush()
+            if args.repeat > 1:
+                for (asr, objects, overlap), got in ratios.items():
+                    print(f"\n{duration / 60:.0f} min, ASR {asr}, objects {objects}, overlap {overlap}: indexing / "
+                          f"ffmpeg median {statistics.median(got):.2f} of {[round(x, 2) for x in got]}")  # fmt: skip
     print(f"\nwall s excludes model loading (once per process: about {r['load_s']:.0f} s)")
 
 
