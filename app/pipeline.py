@@ -345,10 +345,15 @@ class Indexer:
                 keyframes = self._visual_pass(asset, span, push, seconds, spool, tracker)
                 seconds["visual_total"] = time.perf_counter() - start
                 seen = then(keyframes)
+                if overlapped is not None and not overlapped.done():  # speech takes the cores the visual side leaves
+                    self.speech.use_threads(self.threads.visual + self.threads.speech)
                 said, seconds["speech"] = overlapped.result() if overlapped else self._timed(speech, stop)
             except BaseException:
                 stop.set()  # speech stops at its next segment; the pool waits for it
                 raise
+            finally:
+                if overlapped is not None:
+                    self.speech.use_threads(self.threads.speech)
         return seen, said
 
     def _moments(

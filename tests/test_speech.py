@@ -52,7 +52,8 @@ def whisper_dir(tmp_path_factory) -> Path:
 
 
 def _recognizer(whisper_dir: Path, **changes) -> SpeechRecognizer:
-    config = SpeechConfig(cache_dir=str(whisper_dir), device="cpu", compute_type="int8", cpu_threads=2, **changes)
+    changes = {"cpu_threads": 2} | changes
+    config = SpeechConfig(cache_dir=str(whisper_dir), device="cpu", compute_type="int8", **changes)
     return SpeechRecognizer(config)
 
 
@@ -366,3 +367,26 @@ def test_the_first_30_s_are_encoded_once_when_the_language_is_detected(whisper_d
     monkeypatch.setattr(speech, "_encode_once", lambda whisper: whisper)
     twice = [(s.span, s.text) for s in _recognizer(whisper_dir).transcribe(long)]
     assert (encoded_once, len(calls)) == (2, 3) and once == twice and len(once) >= 4
+
+
+def test_speech_widened_to_more_threads_mid_stream_says_the_same(whisper_dir, tmp_path):
+    """``use_threads`` between two segments of one window: the words, times and probabilities are those of a
+    run on one thread; the model for each count is loaded once."""
+    long = tmp_path / "long.wav"  # about 38 s of speech: the switch falls between its two 30-s pieces
+    run_ffmpeg("-i {a} -i {b} -filter_complex [0:a][1:a][0:a][1:a][0:a][1:a]concat=n=6:v=0:a=1 -c:a pcm_s16le {out}",
+               a=BUDGET, b=GARDEN, out=long)  # fmt: skip
+
+    def said(segments):
+        return [(s.span, s.text, [(w.text, w.span, w.probability) for w in s.words]) for s in segments]
+
+    narrow = _recognizer(whisper_dir, cpu_threads=1)
+    alone = said(narrow.transcribe(long))
+    first = narrow.model.model
+    stream = iter(narrow.transcribe(long))
+    switched = [next(stream)]
+    narrow.use_threads(2)
+    assert narrow.model.model is not first
+    switched += list(stream)
+    narrow.use_threads(1)
+    assert narrow.model.model is first and sorted(narrow._engines) == [1, 2]
+    assert said(switched) == alone and len(alone) >= 4
