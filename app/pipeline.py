@@ -346,15 +346,21 @@ class Indexer:
                 seconds["visual_total"] = time.perf_counter() - start
                 seen = then(keyframes)
                 if overlapped is not None and not overlapped.done():  # speech takes the cores the visual side leaves
-                    self.speech.use_threads(self.threads.visual + self.threads.speech)
+                    self._speech_threads(self.threads.visual + self.threads.speech)
                 said, seconds["speech"] = overlapped.result() if overlapped else self._timed(speech, stop)
             except BaseException:
                 stop.set()  # speech stops at its next segment; the pool waits for it
                 raise
             finally:
                 if overlapped is not None:
-                    self.speech.use_threads(self.threads.speech)
+                    self._speech_threads(self.threads.speech)
         return seen, said
+
+    def _speech_threads(self, threads: int) -> None:
+        """The recogniser on ``threads`` CPU threads from its next piece on, if there is one (subtitles and
+        videos without audio never make it)."""
+        if "speech" in vars(self):
+            self.speech.use_threads(threads)
 
     def _moments(
         self, scenes: list[Scene], keyframes: list[Keyframe], spool: ThumbnailSpool, seconds: dict[str, float]
