@@ -25,7 +25,6 @@ class DecodeSummary:
 
     frames_seen: int  # frames whose timestamps were inspected
     last_time_s: float  # presentation time of the last frame seen (-1.0 when none)
-    packets_discardable: int = 0  # packets the decoder was let skip (their frames certainly not kept)
 
 
 class BackendOpenError(DecodeError):

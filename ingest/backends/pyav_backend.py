@@ -76,7 +76,7 @@ class PyAVBackend(FrameBackend):
                     times, pixels = [], []
         if times:
             yield FrameBatch(asset.video_id, np.asarray(times), np.stack(pixels))
-        return DecodeSummary(frames_seen=seen, last_time_s=last, packets_discardable=unseen.count)
+        return DecodeSummary(frames_seen=seen, last_time_s=last)
 
 
 class _Unseen:
@@ -87,7 +87,6 @@ class _Unseen:
         self.selector, self.start_s = selector, start_s
         self.time_base = float(time_base)  # a float product: within passes_over's margin of the exact time
         self.recent: deque[float] = deque(maxlen=REORDER_WINDOW)
-        self.count = 0  # packets discarded
 
     def __call__(self, packet: av.packet.Packet) -> bool:
         if packet.pts is None:
@@ -95,6 +94,4 @@ class _Unseen:
         t = packet.pts * self.time_base - self.start_s
         earlier = max((s for s in self.recent if s < t), default=None)
         self.recent.append(t)
-        drop = earlier is not None and self.selector.passes_over(t, earlier)
-        self.count += drop
-        return drop
+        return earlier is not None and self.selector.passes_over(t, earlier)
