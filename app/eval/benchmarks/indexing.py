@@ -22,14 +22,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from longvid.app.profiles import load_profile
+from longvid.app.profiles import FramesConfig, load_profile
 from longvid.ingest import SegmentConfig, detect_scenes
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
 
 from .footage import make_camera_video
 
+R = TypeVar("R")
 DEMO = Path(__file__).resolve().parents[3] / "assets" / "demo.mp4"
 
 _RUN = """
@@ -81,6 +84,14 @@ def ffmpeg_decode_s(video: Path, fps: float, side: int) -> float:
     return time.perf_counter() - start
 
 
+def between_references(video: Path, frames: FramesConfig, job: Callable[..., R], *args: object) -> tuple[R, float]:
+    """``job(*args)``'s result, and the mean of :func:`ffmpeg_decode_s` (at the profile's analysis rate and size)
+    right before and right after it."""
+    before = ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
+    result = job(*args)
+    return result, (before + ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)) / 2
+
+
 def decode_and_cuts_s(video: Path, fps: float, side: int) -> float:
     """Wall seconds for :func:`detect_scenes` at ``fps`` and ``side`` px: decoding (its own thread, unreferenced
     frames not kept skipped), colour histograms and the cut detector, as the visual pass runs them."""
@@ -121,9 +132,8 @@ def main() -> None:
                     for v in (["off", "on"] if args.overlap == "both" else [args.overlap])]  # fmt: skip
             cuts = []
             for _ in range(args.repeat):  # decode + cuts alone, as the visual pass decodes: 2 fps, 480 px
-                before = ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
-                alone_s = decode_and_cuts_s(video, frames.analysis_fps, frames.analysis_side)
-                reference_s = (before + ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)) / 2
+                alone_s, reference_s = between_references(video, frames, decode_and_cuts_s,
+                                                          video, frames.analysis_fps, frames.analysis_side)  # fmt: skip
                 cuts.append(reference_s / alone_s)
                 print(f"\n{duration / 60:.0f} min: decode + cuts alone {duration / alone_s:.0f}x real time, ffmpeg CLI "
                       f"{duration / reference_s:.0f}x: **{reference_s / alone_s:.2f}x** the CLI's speed")  # fmt: skip
@@ -137,9 +147,7 @@ def main() -> None:
             print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
             ratios: dict[tuple[str, str, str], list[float]] = {run: [] for run in runs}
             for asr, objects, overlap in runs * args.repeat:
-                before = ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)
-                r = index_once(video, asr, objects, overlap)
-                reference_s = (before + ffmpeg_decode_s(video, frames.analysis_fps, frames.analysis_side)) / 2
+                r, reference_s = between_references(video, frames, index_once, video, asr, objects, overlap)
                 reference = duration / reference_s
                 s = r["stages"]
                 ratios[asr, objects, overlap].append(reference_s / r["wall_s"])
