@@ -148,3 +148,12 @@ def test_frames_without_text_cost_only_the_detector(reader, rec_calls):
     assert reader.read(blank) == () and reader.read(gradient) == ()
     assert rec_calls == []
     assert (reader.stats.frames - frames, reader.stats.regions - regions) == (2, 0)
+
+
+@pytest.mark.parametrize("shape", [(270, 480), (360, 640), (31, 200), (257, 479), (48, 1000)])
+def test_the_detector_input_is_rapidocrs_bit_for_bit(reader, shape):
+    image = np.random.default_rng(sum(shape)).integers(0, 256, (*shape, 3), dtype=np.uint8)  # every level, BGR
+    expected = reader.engine.text_det.get_preprocess(max(shape))(image)
+    ours = reader._detector_input(image)
+    assert ours.dtype == expected.dtype and ours.shape == expected.shape
+    assert np.array_equal(ours, expected)
