@@ -72,7 +72,7 @@ from longvid.ingest import (
     read_subtitles,
     sample_frames,
 )
-from longvid.ingest.cpu import available_cores
+from longvid.ingest.cpu import available_cores, reuse_large_blocks
 from longvid.ingest.features import color_histograms, histogram_distance, unit_rows
 from longvid.ingest.segment import Segmenter
 
@@ -208,6 +208,7 @@ class Indexer:
         self.show_progress = show_progress
         self.limits = limits or MediaLimits()
         self.cores = cores  # CPU cores its passes may use; None: all this process may run on
+        reuse_large_blocks()  # before the models start their threads: a tenth less CPU time on glibc
 
     # -- models, loaded on first use (``"speech" in vars(indexer)`` tells whether one was) --------------
     @functools.cached_property
