@@ -72,7 +72,7 @@ from longvid.ingest import (
     read_subtitles,
     sample_frames,
 )
-from longvid.ingest.cpu import available_cores, reuse_large_blocks
+from longvid.ingest.cpu import available_cores, release_free_memory, reuse_large_blocks
 from longvid.ingest.features import color_histograms, histogram_distance, unit_rows
 from longvid.ingest.segment import Segmenter
 
@@ -84,7 +84,7 @@ log = logging.getLogger(__name__)
 FRAMES_SHARE, SPEECH_SHARE = 0.5, 0.9  # progress reported at the end of the visual pass and of speech
 Progress = Callable[[str, float], None]  # (stage, overall fraction done)
 THUMB_SIDE = 480  # longer side of stored thumbnails (px): the analysed frame itself, which the detector reads
-DETECT_BATCH = 8  # frames per detector call: its activations at 416 px take tens of MB a frame
+DETECT_BATCH = 4  # frames per detector call: its activations at 416 px take about 70 MB a frame
 STILL_LEVELS = 1.5  # mean grey difference (0-255) below which a frame repeats the last one analysed
 DECODE_AHEAD = 2  # batches decoded on their own thread while the encoder and OCR work on the one before
 SIDECAR_SUFFIXES = (".srt", ".vtt")
@@ -265,6 +265,7 @@ class Indexer:
                 return self._finish(asset, moments, transcript, seconds)
         finally:
             spool.close()
+            release_free_memory()  # a process that goes on (the web app, a watched folder) does not keep them
 
     def build_chunk(self, asset: VideoAsset, span: TimeSpan) -> Chunk:
         """The passes over one chunk of a video split across workers (:func:`chunk_spans`): the frames inside
@@ -345,9 +346,11 @@ class Indexer:
                 start = time.perf_counter()
                 keyframes = self._visual_pass(asset, span, push, seconds, spool, tracker)
                 seconds["visual_total"] = time.perf_counter() - start
+                release_free_memory()  # the frame batches and activations: not part of the peak that follows
                 seen = then(keyframes)
                 if overlapped is not None and not overlapped.done():  # speech takes the cores the visual side leaves
                     self._speech_threads(self.threads.visual + self.threads.speech)
+                release_free_memory()  # detection's activations, loading the wider model: the same again
                 said, seconds["speech"] = overlapped.result() if overlapped else self._timed(speech, stop)
             except BaseException:
                 stop.set()  # speech stops at its next segment; the pool waits for it

@@ -5,6 +5,8 @@ how glibc's malloc treats the large blocks that model inference allocates and fr
 True
 >>> reuse_large_blocks() in (True, False)   # False where the C library is not glibc
 True
+>>> release_free_memory() in (True, False)
+True
 """
 
 from __future__ import annotations
@@ -52,3 +54,18 @@ def reuse_large_blocks() -> bool:
     if not applied:
         log.debug("mallopt refused the large-block settings")
     return applied
+
+
+def release_free_memory() -> bool:
+    """Return the free pages inside malloc's heap to the system (glibc's ``malloc_trim``); whether it could.
+
+    With :func:`reuse_large_blocks` a block freed in the middle of the heap stays resident for reuse. Where one
+    stage's buffers are done with and another's come (the frame pass ends, detection and a wider speech model
+    begin), this keeps those pages from adding to the peak.
+    """
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (AttributeError, OSError):
+        return False
+    trim(0)
+    return True

@@ -37,11 +37,11 @@ def faults(mode: str) -> dict:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
 def test_large_blocks_are_reused_instead_of_faulting_in_afresh():
-    pages = (72 << 20) // 4096  # faults to touch one block once, with 4-KiB pages
+    pages = (72 << 20) // 4096  # faults to touch one block once, with 4-KiB pages (fewer with huge pages)
     default, tuned = faults("off"), faults("on")
     assert tuned["applied"] is True
-    assert default["faults"] > 6 * pages  # each block a fresh mapping
     assert tuned["faults"] < 2 * pages  # the first block's pages, then the same memory again
+    assert tuned["faults"] * 4 < default["faults"]  # by default each of the 8 blocks is a fresh mapping
 
 
 def test_it_can_be_called_again():
