@@ -40,9 +40,10 @@ def reuse_large_blocks() -> bool:
     and is zeroed on first touch: about 120,000 page faults per 30-s window, a fifth of the encoder's time.
     With one arena for all threads, blocks up to :data:`LARGE_BLOCK` served from the heap and up to
     :data:`KEPT_FREE` of free heap kept, the same memory is reused: on 10 minutes of camera footage the
-    indexer's page faults drop from 1.27 million to 0.14 million and its CPU time by about a tenth, and its
-    peak memory does not grow. The arena setting reaches only threads that have not allocated yet, so this
-    is called before the models start theirs (:class:`longvid.app.pipeline.Indexer` does).
+    indexer's page faults drop from 1.27 million to 0.14 million and its CPU time by about a tenth. Freed
+    blocks then stay resident until reused or :func:`release_free_memory`. The arena setting reaches only
+    threads that have not allocated yet, so this is called before the models start theirs
+    (:class:`longvid.app.pipeline.Indexer` does).
     """
     try:
         mallopt = ctypes.CDLL(None).mallopt
