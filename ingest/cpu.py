@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 
@@ -45,12 +46,10 @@ def reuse_large_blocks() -> bool:
     threads that have not allocated yet, so this is called before the models start theirs
     (:class:`longvid.app.pipeline.Indexer` does).
     """
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-        ctypes.CDLL(None).gnu_get_libc_version  # noqa: B018 - glibc only: other C libraries differ in these parameters
-    except (AttributeError, OSError):
+    libc = _glibc()
+    if libc is None:
         return False
-    applied = all(mallopt(param, value) == 1 for param, value in (
+    applied = all(libc.mallopt(param, value) == 1 for param, value in (
         (_M_ARENA_MAX, 1), (_M_MMAP_THRESHOLD, LARGE_BLOCK), (_M_TRIM_THRESHOLD, KEPT_FREE)))  # fmt: skip
     if not applied:
         log.debug("mallopt refused the large-block settings")
@@ -64,9 +63,18 @@ def release_free_memory() -> bool:
     stage's buffers are done with and another's come (the frame pass ends, detection and a wider speech model
     begin), this keeps those pages from adding to the peak.
     """
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):
+    libc = _glibc()
+    if libc is None:
         return False
-    trim(0)
+    libc.malloc_trim(0)
     return True
+
+
+@functools.cache
+def _glibc() -> ctypes.CDLL | None:
+    """This process's C library when it is glibc (whose ``mallopt`` parameters and ``malloc_trim`` these are)."""
+    try:
+        libc = ctypes.CDLL(None)
+    except OSError:
+        return None
+    return libc if hasattr(libc, "gnu_get_libc_version") else None
