@@ -213,7 +213,8 @@ class Indexer:
     # -- models, loaded on first use (``"speech" in vars(indexer)`` tells whether one was) --------------
     @functools.cached_property
     def frame_encoder(self) -> FrameEncoder:
-        return create_frame_encoder(self.profile.frames.encoder, device=self.profile.device)
+        return create_frame_encoder(self.profile.frames.encoder, device=self.profile.device,
+                                    threads=self.threads.visual)  # fmt: skip
 
     @functools.cached_property
     def threads(self) -> ThreadPlan:

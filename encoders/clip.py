@@ -28,11 +28,12 @@ log = logging.getLogger(__name__)
 
 @register_frame_encoder("open_clip")
 class OpenClipEncoder(FrameEncoder):
-    """Wraps ``open_clip.create_model_and_transforms``; preprocessing follows the model's own config."""
+    """Wraps ``open_clip.create_model_and_transforms``; preprocessing follows the model's own config. It runs
+    on torch's threads, which the caller sets (the pipeline does, around its passes), so ``threads`` is unused."""
 
     text_aligned = True
 
-    def __init__(self, spec: str, device: str = "cpu"):
+    def __init__(self, spec: str, device: str = "cpu", threads: int | None = None):
         import open_clip
 
         parts = spec.split(":", 2)

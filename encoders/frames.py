@@ -59,7 +59,7 @@ def to_tensor(pixels: np.ndarray, size: tuple[int, int], device: torch.device) -
     return x
 
 
-_REGISTRY: dict[str, Callable[[str, str], FrameEncoder]] = {}
+_REGISTRY: dict[str, Callable[..., FrameEncoder]] = {}  # factory(spec, device, threads=...)
 
 
 def register_frame_encoder(prefix: str) -> Callable:
@@ -82,6 +82,7 @@ def frame_encoder_class(spec: str) -> type[FrameEncoder]:
     return _REGISTRY[prefix]
 
 
-def create_frame_encoder(spec: str, device: str = "cpu") -> FrameEncoder:
-    """Build the frame encoder named by ``spec`` on ``device`` (see the module docstring for specs)."""
-    return frame_encoder_class(spec)(spec, device)
+def create_frame_encoder(spec: str, device: str = "cpu", threads: int | None = None) -> FrameEncoder:
+    """Build the frame encoder named by ``spec`` on ``device``, on ``threads`` CPU threads where the encoder
+    manages its own (None: all this process may use); see the module docstring for specs."""
+    return frame_encoder_class(spec)(spec, device, threads=threads)

@@ -56,6 +56,53 @@ def test_efficientnet_as_run_is_the_model_as_published(efficientnet, monkeypatch
     assert any(isinstance(m, torch.nn.BatchNorm2d) for m in published.model.modules())
 
 
+def test_efficientnet_on_onnx_runtime_is_the_torch_model(efficientnet):
+    """On CPU the encoder runs the ONNX export of its PyTorch model: the same pooled features and probabilities."""
+    import torch
+
+    from longvid.encoders.frames import to_tensor
+
+    batch = _batch(skimage.data.chelsea(), skimage.data.coffee(), skimage.data.astronaut())
+    x = (to_tensor(batch.pixels, (224, 224), torch.device("cpu")) - 127.0) / 128.0
+    pooled, probs = efficientnet.session.run(None, {"pixels": x.numpy()})
+    with torch.inference_mode():
+        want_pooled, want_probs = efficientnet.model(x)
+    np.testing.assert_allclose(pooled, want_pooled.numpy(), atol=2e-5)
+    np.testing.assert_allclose(probs, want_probs.numpy(), atol=2e-6)
+    assert pooled.max() > 1.0 and probs.max() > 0.5  # real activations, a confident class
+
+
+def test_efficientnet_export_is_cached_by_model_and_redone_when_damaged(efficientnet, tmp_path, monkeypatch, caplog):
+    """The export is keyed on the model itself: a changed model gets a file of its own; a damaged file is exported
+    again."""
+    from longvid.encoders import efficientnet as module
+
+    monkeypatch.setenv("LONGVID_CACHE", str(tmp_path))
+    first = module.onnx_file(efficientnet.model, 224)
+    assert first.parent == tmp_path / "models" / "efficientnet-lite0-onnx"
+    assert module.onnx_file(efficientnet.model, 224) == first  # found, not exported again
+    changed = _copy_with_bias(efficientnet.model, 0.5)
+    assert module.onnx_file(changed, 224) != first
+    first.write_bytes(first.read_bytes()[:1000])  # a truncated copy
+    with caplog.at_level("WARNING", logger="longvid.encoders.efficientnet"):
+        again = create_frame_encoder("efficientnet-lite0")
+    assert "exporting the model again" in caplog.text
+    feats = again.encode(_batch(skimage.data.coffee()))
+    assert "espresso" in feats.tags[0]
+    assert first.stat().st_size > 1_000_000
+
+
+def _copy_with_bias(model, delta):
+    import copy
+
+    import torch
+
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        other.net._fc.bias += delta
+    return other
+
+
 def test_unknown_encoder():
     with pytest.raises(ModelUnavailableError, match="unknown frame encoder 'resnet9000'"):
         create_frame_encoder("resnet9000")
