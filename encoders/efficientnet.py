@@ -124,7 +124,8 @@ _EXPORT_VERSION = 1  # part of every exported file's key: bump it when the expor
 
 
 def onnx_file(model: nn.Module, input_size: int, cache_dir: Path | None = None, again: bool = False) -> Path:
-    """``model`` (a ``(N, 3, input_size, input_size)`` float input, any batch size) exported to ONNX, once.
+    """``model`` (on the CPU; a ``(N, 3, input_size, input_size)`` float input, any batch size) exported to ONNX,
+    once.
 
     The file's name is a hash of everything the graph depends on: the module tree as printed, every parameter
     and buffer, the input size, the torch version and :data:`_EXPORT_VERSION`; so a changed model is exported
@@ -150,14 +151,12 @@ def onnx_file(model: nn.Module, input_size: int, cache_dir: Path | None = None, 
         raise ModelUnavailableError("EfficientNet-Lite0 on CPU needs `pip install onnx` (to export it)") from err
     started = time.perf_counter()
     buffer = io.BytesIO()
-    device = next(model.parameters()).device
     with warnings.catch_warnings():  # the exporter's notes on constant folding are about its own passes
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            model.cpu(), (torch.zeros(1, 3, input_size, input_size),), buffer, input_names=["pixels"],
+            model, (torch.zeros(1, 3, input_size, input_size),), buffer, input_names=["pixels"],
             output_names=["pooled", "probabilities"], dynamic_axes={"pixels": {0: "n"}}, dynamo=False,
         )  # fmt: skip
-    model.to(device)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, buffer.getvalue())
