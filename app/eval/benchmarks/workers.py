@@ -5,7 +5,8 @@ The video is camera footage with speech (:mod:`.footage`) or the demo looped; tw
 fresh libraries, each in its own process and each from a cold start (worker processes spawned and their
 models loaded, as ``longvid index`` does):
 
-* the reference: one worker on one core (torch, onnxruntime and CTranslate2 on one thread);
+* the reference: one worker on one core (torch, onnxruntime and CTranslate2 on one thread, and the process
+  pinned to one core, so that its decoding thread cannot borrow the other);
 * ``--workers N``: N single-threaded worker processes (the cores split between them), the video cut into
   N chunks (:func:`~longvid.app.pipeline.chunk_spans`) that the job joins.
 
@@ -27,14 +28,15 @@ from .footage import make_camera_video
 from .indexing import make_long_video
 
 _RUN = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 from longvid.app import Library
 from longvid.app.jobs import run_index_job
 workers = int(sys.argv[3])
 start = time.perf_counter()
 with Library(sys.argv[2], profile="embedded") as lib:
-    if workers == 1:
-        lib.indexer.cores = 1  # one worker on one core, in this process
+    if workers == 1:  # one worker on one core, in this process: every thread it starts inherits the pinning
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        lib.indexer.cores = 1
     [result] = run_index_job(lib, [sys.argv[1]], workers=workers)
     wall = time.perf_counter() - start
     events = [[e.span.start_s, e.span.end_s, e.transcript, e.ocr_text] for e in lib.index.events(result.video_id)]
