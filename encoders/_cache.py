@@ -138,10 +138,13 @@ def join_parts(parts: Sequence[Part], extras: Sequence[Part], dest_dir: Path, na
         atomic_write_bytes(dest_dir / MARKER, json.dumps({**expected, "sha256": digest}, indent=2).encode())
         fsync_dir(dest_dir)
     except OSError as err:
-        raise ModelCacheError(
-            f"{dest_dir}: cannot write the model cache ({err}); set LONGVID_CACHE to a writable directory"
-        ) from err
+        raise unwritable(dest_dir, err) from err
     return dest_dir
+
+
+def unwritable(folder: Path, err: OSError) -> ModelCacheError:
+    """The error for a model cache directory that cannot be written, with the way out."""
+    return ModelCacheError(f"{folder}: cannot write the model cache ({err}); set LONGVID_CACHE to a writable directory")
 
 
 def _expected_marker(

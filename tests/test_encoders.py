@@ -80,7 +80,8 @@ def test_efficientnet_export_is_cached_by_model_and_redone_when_damaged(efficien
     monkeypatch.setenv("LONGVID_CACHE", str(tmp_path))
     first = module.onnx_file(efficientnet.model, 224)
     assert first.parent == tmp_path / "models" / "efficientnet-lite0-onnx"
-    assert module.onnx_file(efficientnet.model, 224) == first  # found, not exported again
+    written = first.stat().st_mtime_ns
+    assert module.onnx_file(efficientnet.model, 224) == first and first.stat().st_mtime_ns == written  # not redone
     changed = _copy_with_bias(efficientnet.model, 0.5)
     assert module.onnx_file(changed, 224) != first
     first.write_bytes(first.read_bytes()[:1000])  # a truncated copy
