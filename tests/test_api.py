@@ -3,6 +3,7 @@ with plain HTTP; jobs and internal errors through the same FastAPI app in proces
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -111,7 +112,14 @@ def _raw_reply(server: str, head: str, body_pieces=()) -> str:
         conn.sendall(f"POST /api/search HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {KEY}\r\n{head}\r\n".encode())
         for piece in body_pieces:
             conn.sendall(piece)
-        return conn.recv(4096).decode()
+        return _read_reply(conn)
+
+
+def _read_reply(conn: socket.socket) -> str:
+    """The status line and the whole body: a head and its body may arrive in separate packets."""
+    reply = http.client.HTTPResponse(conn)
+    reply.begin()
+    return f"HTTP/1.1 {reply.status} {reply.reason}\r\n\r\n{reply.read().decode()}"
 
 
 def test_body_limit_refuses_a_declared_length_unread(server):
