@@ -245,9 +245,14 @@ def _read_span(library: Library, plan: Plan, video: VideoRecord) -> Answer:
 
 
 def _neighbour(library: Library, plan: Plan, video: VideoRecord) -> Answer:
-    """What is said (or shown) right after or before the moment the target names."""
+    """What is said (or shown) right after or before the moment a point in time or the target names."""
     catalog = library.index.catalog
     name = Path(video.path).name
+    if plan.span is not None and plan.span.duration_s == 0:  # "what happens right after 34:30"
+        _, inside = span_events(library, plan, video)
+        if not inside:
+            return Answer(f"{name} has no moments.", (), "planner", plan=plan)
+        return _next_event(library, plan, video, inside[0])
     match = fts_query(plan.target)
     ranked = catalog.match_segments(match, video.video_id, limit=1) if match else []
     transcript = library.index.transcript(video.video_id)
@@ -272,14 +277,20 @@ def _neighbour(library: Library, plan: Plan, video: VideoRecord) -> Answer:
     hits = library.search(plan.target, k=1, video=video.video_id)  # no speech names it: find the moment
     if not hits:
         return Answer(f"Nothing in {name} matches “{plan.target}”.", (), "planner", plan=plan)
+    return _next_event(library, plan, video, hits[0].event)
+
+
+def _next_event(library: Library, plan: Plan, video: VideoRecord, anchor: Event) -> Answer:
+    """The moment right after (or before) ``anchor``: what is said, written and shown in it."""
+    name = Path(video.path).name
     events = library.index.events(video.video_id)
-    at = hits[0].event.index + (1 if plan.kind == "after" else -1)
+    at = anchor.index + (1 if plan.kind == "after" else -1)
     if not 0 <= at < len(events):
-        return Answer(f"Nothing comes {plan.kind} {_range(hits[0].event.span)} in {name}.", (), "planner", plan=plan)
+        return Answer(f"Nothing comes {plan.kind} {_range(anchor.span)} in {name}.", (), "planner", plan=plan)
     e = events[at]
     bits = [b for b in (e.transcript and f"said “{e.transcript}”", e.ocr_text and f"on screen “{e.ocr_text}”",
                         e.shown and "shown: " + ", ".join(e.shown)) if b]  # fmt: skip
-    text = f"{plan.kind.capitalize()} the moment at {_range(hits[0].event.span)} in {name}, at {_range(e.span)}: " + (
+    text = f"{plan.kind.capitalize()} the moment at {_range(anchor.span)} in {name}, at {_range(e.span)}: " + (
         "; ".join(bits) or "nothing said or written"
     )
     return Answer(text, (Citation(e.video_id, e.span.start_s, e.span.end_s, video.path, e.transcript),), "planner",

@@ -39,7 +39,7 @@ FRAME_WORDS = frozenset(
      "get", "gets", "come", "comes", "follows", "my", "number", "count", "about", "any", "some", "there", "whole",
      "exactly", "ever", "find", "tell", "please", "me", "give", "summarise", "summarize", "summary", "main", "parts",
      "topics", "overview", "which", "talking", "speaker", "mentioning", "word", "words", "sentence", "line",
-     "thing", "things", "part", "bit"}
+     "thing", "things", "part", "bit", "scene", "scenes", "shot", "shots"}
 )  # fmt: skip
 
 

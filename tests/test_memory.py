@@ -181,6 +181,35 @@ def test_after_and_before_read_the_neighbour(library):
     assert RIVER[6] in after.text
 
 
+def test_time_words_people_use(library):
+    """Durations, halves, "before/after a time" and "right after a time" reach the operations."""
+    events = library.index.events("talk-a")
+    after = library.ask("What happens right after 10:40?", video="talk-a")
+    before = library.ask("What is said just before the 10 minute 40 second mark?", video="talk-a")
+    assert (after.plan.kind, before.plan.kind) == ("after", "before")
+    assert _times(after) == [660.0] and _times(before) == [600.0]  # the moments next to the one holding 10:40
+    assert events[22].transcript and events[22].transcript in after.text
+    into = library.ask("What's said 10m40s in?", video="talk-a")
+    assert into.plan.kind == "at_time" and _times(into) == [630.0]
+    half = library.ask("What is said in the second half?", video="talk-a")
+    assert half.plan.span == TimeSpan(600.0, 1200.0) and _times(half)[0] == 600.0
+    early = library.ask("How many times is the budget mentioned before 5:00?", video="talk-a")
+    expected = [t for t, s in _timeline() if s in BUDGET and t < 300]
+    assert early.plan.kind == "count" and _times(early) == expected and f"{len(expected)} times" in early.text
+
+
+def test_show_me_every(library):
+    """ "Show me every X" / "show me all the X" is a scan of every moment, not a top-k lookup."""
+    every = library.ask("Show me every person", video="talk-a")
+    assert (every.plan.kind, every.plan.target, every.plan.channel) == ("every", "person", "shown")
+    tagged = [e.span for e in library.index.events("talk-a") if "person" in e.shown]
+    cited = [TimeSpan(c.start_s, c.end_s) for c in every.citations]
+    assert sum(span.duration_s for span in cited) == sum(span.duration_s for span in tagged)
+    assert all(any(c.contains(span.mid_s) for c in cited) for span in tagged)
+    budget = library.ask("Show me all the moments the budget is mentioned", video="talk-a")
+    assert budget.plan.kind == "every" and _times(budget) == [t for t, s in _timeline() if s in BUDGET]
+
+
 def test_overview_and_across_videos(library):
     about = library.ask("What is this video about?", video="talk-a")
     assert about.plan.kind == "overview" and "2 chapters" in about.text
@@ -252,6 +281,46 @@ def test_planner_grammar_and_classifier(library):
     assert plan.kind == "overview" and "nearest example" in plan.why
     assert classifier.plan("What is the vault code?").kind == "lookup"
     assert classifier.plan("When does a dog appear?").kind == "lookup"  # never a scan by resemblance
+    assert classifier.plan("Who is speaking about the new bridge?").kind == "lookup"  # names no videos
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "target", "channel", "span"),
+    [
+        ("What happens at 1h20m?", "at_time", "", None, (4800, 4800)),
+        ("What's on screen at 12m30s?", "at_time", "", "written", (750, 750)),
+        ("what is happening 10 minutes into the video", "at_time", "happening", None, (600, 600)),
+        ("What did he say around the 20 minute mark?", "at_time", "", "said", (1200, 1200)),
+        ("What is said at 5 min?", "at_time", "", "said", (300, 300)),
+        ("What is shown an hour and a half in?", "at_time", "", "shown", (5400, 5400)),
+        ("What happens in the first half an hour?", "at_time", "", None, (0, 1800)),
+        ("What happens in the first couple of minutes?", "at_time", "", None, (0, 120)),
+        ("What happens in the second half?", "at_time", "", None, (3600, 7200)),
+        ("What is said in the last quarter of the video?", "at_time", "", "said", (5400, 7200)),
+        ("What happens in the middle of the video?", "at_time", "", None, (3600, 3600)),
+        ("What happens after 10 minutes?", "at_time", "", None, (600, 7200)),
+        ("What is said until 2:00?", "at_time", "", "said", (0, 120)),
+        ("What happens right after 34:30?", "after", "", None, (2070, 2070)),
+        ("When is the dog first seen after the 20 minute mark?", "first", "dog", "shown", (1200, 7200)),
+        ("What is the last thing said?", "at_time", "", "said", (6840, 7200)),
+        ("What's the first thing shown?", "at_time", "", "shown", (0, 360)),
+        ("Show me all the dogs", "every", "dogs", "shown", None),
+        ("Find every scene with a car", "every", "car", None, None),
+        ("How does the dog react after seeing the toy?", "after", "seeing toy", None, None),
+        ("Can you give me a quick rundown?", "overview", "", None, None),
+        ("Give me the key takeaways", "overview", "", None, None),
+        ("Break this video down", "overview", "", None, None),
+        ("Sum it up", "overview", "", None, None),
+        ("What is each of my videos about?", "across_videos", "", None, None),
+        ("When did they break up?", "lookup", "break up", None, None),
+        ("What did she say about 5 minutes ago?", "lookup", "5 minutes ago", "said", None),
+        ("I can't hear what the dog's owner says at 3:00", "at_time", "hear dog owner", "said", (180, 180)),
+    ],
+)
+def test_planner_reads_plain_phrasings(question, kind, target, channel, span):
+    plan = Planner().plan(question, duration_s=7200)
+    assert (plan.kind, plan.target, plan.channel) == (kind, target, channel)
+    assert plan.span == (None if span is None else TimeSpan(*span))
 
 
 def test_cli_chapters_summary_and_plan(library, capsys):
