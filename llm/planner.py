@@ -7,21 +7,23 @@ a lookup (retrieve the best moments, as before). The grammar, applied to the low
 * **time expressions** — a time is a clock time (``34:30``, ``1:02:15``) or a duration from the start
   (``20 minutes``, ``1h20m``, ``12m30s``, ``an hour and a half``; numbers in digits or words: ``ten``,
   ``twenty five``, ``a couple of``, ``half an``). A time is a point when it follows ``at`` / ``around`` /
-  ``near`` (``at 34:30``, ``around the 20 minute mark``; a bare ``34:30`` is just words) or precedes ``in`` /
-  ``into`` (``10 minutes into the video``); ``at minute 12``; a range ``between 12:00 and 15:00`` / ``from 2:00
-  to 3:30``; ``after`` / ``since`` a time runs to the end, ``before`` / ``until`` one from the start; ``in the
-  first ten minutes``, ``in the last 2 hours``; ``in the second half`` / ``the last third`` / ``the first
-  quarter``; ``at the end`` / ``at the beginning`` (the first or last 5%, 30 s at least), ``in the middle``;
-  ``right after 34:30`` / ``just before 1:02`` ask for the moment next to that time;
+  ``near`` (``at 34:30``, ``around the 20 minute mark``; a bare ``34:30`` is just words) or precedes
+  ``in`` / ``into`` (``10 minutes into the video``); ``at minute 12``; a range ``between 12:00 and 15:00``
+  / ``from 2:00 to 3:30``; ``after`` / ``since`` a time runs to the end, ``before`` / ``until`` one from
+  the start; ``in the first ten minutes``, ``in the last 2 hours``; ``in the second half`` / ``the last
+  third`` / ``the first quarter``; ``at the end`` / ``at the beginning`` (the first or last 5%, 30 s at
+  least), ``in the middle`` (its middle third); ``right after 34:30`` / ``just before 1:02`` ask for the
+  moment next to that time;
 * **chapter references** — ``in the second chapter``, ``in chapter 3``, ``in the last part``;
 * **operation cues** — ``how many times`` / ``how often`` (count), ``first`` / ``for the first time``,
-  ``last`` / ``for the last time`` / ``final``, ``every time`` / ``each time`` / ``all the times`` / ``list
-  all`` / ``show me all`` / ``find every`` (every), ``what is said right after ...`` / ``how does ... react after
-  ...`` / ``... before ...`` (relative), ``what is this video about`` / ``summarise`` / ``main parts`` / ``key
-  points`` / ``recap`` / ``highlights`` (overview), ``which videos ...`` / ``each of my videos`` (across videos);
-  ``the first thing said`` (no target) reads the start, ``the last thing shown`` the end;
+  ``last`` / ``for the last time`` / ``final``, ``every time`` / ``each time`` / ``all the times`` /
+  ``list all`` / ``show me all`` / ``find every`` (every), ``what is said right after ...`` / ``how does
+  ... react after ...`` / ``... before ...`` (relative), ``what is this video about`` / ``summarise`` /
+  ``main parts`` / ``key points`` / ``recap`` / ``highlights`` (overview), ``which videos ...`` / ``each
+  of my videos`` (across videos); ``the first thing said`` (no target) reads the start, ``the last thing
+  shown`` the end;
 * **channels** — said / mentioned / talked about → speech; shown / seen / appear → pictures; written / on
-  screen → on-screen text.
+  screen → on-screen text; a request ``show me ...`` asks for pictures unless it names another.
 
 What remains once cues, time expressions and question words are taken out is the plan's ``target``::
 
@@ -294,8 +296,8 @@ class Planner:
         if m := _ENDS.search(text):
             if duration_s is None:
                 return None, cut(m), None
-            if m.group(1) == "middle":
-                return TimeSpan(duration_s / 2, duration_s / 2), cut(m), None
+            if m.group(1) == "middle":  # loosely said: its middle third
+                return TimeSpan(duration_s / 3, 2 * duration_s / 3), cut(m), None
             return _edge(duration_s, end=m.group(1) in ("end", "close")), cut(m), None
         if m := _NEXT_TO.search(text):
             t = _seconds(m.group(2))

@@ -297,7 +297,7 @@ def test_planner_grammar_and_classifier(library):
         ("What happens in the first couple of minutes?", "at_time", "", None, (0, 120)),
         ("What happens in the second half?", "at_time", "", None, (3600, 7200)),
         ("What is said in the last quarter of the video?", "at_time", "", "said", (5400, 7200)),
-        ("What happens in the middle of the video?", "at_time", "", None, (3600, 3600)),
+        ("What happens in the middle of the video?", "at_time", "", None, (2400, 4800)),
         ("What happens after 10 minutes?", "at_time", "", None, (600, 7200)),
         ("What is said until 2:00?", "at_time", "", "said", (0, 120)),
         ("What happens right after 34:30?", "after", "", None, (2070, 2070)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import pytest
 
@@ -63,3 +64,33 @@ def test_cli_report_and_gate(quick, capsys):
     assert "accuracy below 1.01" in out.err and "boundary F1" in out.out
     saved = json.loads((work / "questions-report.json").read_text())
     assert set(QUESTION_KINDS) <= set(saved["summary"]) and saved["talks"][0]["blocks"] >= 4
+
+
+def test_eval_plans_reads_a_labelled_csv(tmp_path, capsys):
+    """``longvid eval plans``: per-label accuracy, what each label was planned as, the misses."""
+    path = tmp_path / "plans.csv"
+    path.write_text(
+        "question,kind\n"
+        "How many times is the budget mentioned?,count\n"
+        "What happens right after 34:30?,after\n"
+        "how did the dog react after it barked,after\n"
+        "Where did I leave my keys?,lookup\n"
+        "Why does she laugh at the end?,lookup|at_time\n"
+        "What is said in the first half?,lookup\n"
+    )
+    assert main(["eval", "plans", str(path), "--duration", "1h"]) == 0
+    out = capsys.readouterr().out
+    assert "MISS 'What is said in the first half?': at_time, want lookup" in out
+    assert "accuracy 5/6 = 0.833" in out
+    assert re.search(r"^lookup\|at_time\s+1\s+1\s+1\.000\s+at_time 1$", out, re.M)
+    assert re.search(r"^lookup\s+2\s+1\s+0\.500\s+(lookup 1, at_time 1|at_time 1, lookup 1)$", out, re.M)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("question,type\nWhere are my keys?,CW\n")
+    assert main(["eval", "plans", str(bad)]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == f"longvid eval: error: {bad}: needs a header row with 'question' and 'kind' columns"
+    )
+    bad.write_text("question,kind\nWhere are my keys?,search\n")
+    assert main(["eval", "plans", str(bad)]) == 1
+    assert f"{bad}:2: needs a question and kinds from lookup, at_time" in capsys.readouterr().err

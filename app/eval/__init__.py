@@ -8,6 +8,7 @@ with ``pip install -e ".[eval]"``. What each module measures:
 * :mod:`~longvid.app.eval.haystack`, :mod:`~longvid.app.eval.niah`, :mod:`~longvid.app.eval.heatmap` —
   the needle-in-a-video-haystack evaluation;
 * :mod:`~longvid.app.eval.mc` — Video-MME / MLVU style multiple-choice accuracy through ``ask``;
+* :mod:`~longvid.app.eval.plans` — how the question planner reads labelled questions (nothing indexed);
 * :mod:`~longvid.app.eval.benchmarks` — scripts whose figures go in the README.
 
 A command that needs the extra says so in one line before any work starts::

@@ -3,6 +3,7 @@
     longvid eval mc FILE.json       multiple-choice accuracy (Video-MME / MLVU style JSON) through ask
     longvid eval niah [--quick]     needle in a video haystack: spoken, on-screen and visual needles
     longvid eval questions [--quick]  counts, first/last, at a time, after/before, overview, chapter boundaries
+    longvid eval plans FILE.csv     how the question planner reads labelled questions (question,kind)
     longvid eval calibrate          the confidence floors, measured on held-out labelled data
 
 This module imports only the standard library and the product at import time, so ``longvid eval --help``
@@ -34,6 +35,26 @@ def _cmd_mc(args: argparse.Namespace) -> int:
         print(f"{mark} {r.item.question}  chose {r.item.options[r.chosen]!r}, right {r.item.options[r.item.answer]!r}")
     right = sum(r.correct for r in report.results)
     print(f"accuracy {right}/{len(report.results)} = {report.accuracy:.3f}")
+    return 0
+
+
+def _cmd_plans(args: argparse.Namespace) -> int:
+    from longvid.app.profiles import load_profile
+    from longvid.encoders.text import TextEmbedder
+    from longvid.llm.planner import Planner
+
+    from .plans import evaluate_plans, load_plan_items
+
+    items = load_plan_items(args.file)
+    embedder = TextEmbedder(load_profile(args.profile).text.model)
+    report = evaluate_plans(Planner(embedder.embed), items, duration_s=args.duration)
+    for item, plan in report.misses()[: args.misses]:
+        print(f"MISS {item.question!r}: {plan.kind}, want {item.label} ({plan.why})")
+    print("label                questions  right  accuracy  planned as")
+    for label, (right, total) in report.by_label().items():
+        planned = ", ".join(f"{kind} {n}" for kind, n in report.planned_as(label).most_common())
+        print(f"{label:<20} {total:>9}  {right:>5}  {right / total:8.3f}  {planned}")
+    print(f"accuracy {sum(r for r, _ in report.by_label().values())}/{len(items)} = {report.accuracy:.3f}")
     return 0
 
 
@@ -143,6 +164,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--profile", default="embedded", help="profile for the evaluation library (default %(default)s)")
     e.add_argument("--min-accuracy", type=float, help="exit 1 if any question kind scores below this")
     e.set_defaults(func=_cmd_questions)
+    e = evals.add_parser("plans", help="how the question planner reads labelled questions (CSV: question,kind)")
+    e.add_argument("file", help="CSV with 'question' and 'kind' columns (kinds joined by | when several are right)")
+    e.add_argument("--duration", type=argtypes.duration, default=3600.0,
+                   help="the length of the video the questions are about (default 1h)")  # fmt: skip
+    e.add_argument("--profile", default="embedded", help="whose text model classifies (default %(default)s)")
+    e.add_argument(
+        "--misses", type=argtypes.count_or_zero, default=20, help="misplanned questions to print (default 20)"
+    )
+    e.set_defaults(func=_cmd_plans)
     e = evals.add_parser("calibrate", help="the confidence floors (tags, objects, search), measured on held-out "
                          "labelled photos and questions")  # fmt: skip
     e.add_argument("--file", help="calibration TOML (default: the bundled assets/calibration/calibration.toml)")
