@@ -8,11 +8,13 @@ used.
   text holds every word of the target (SQLite FTS5, porter-stemmed, so "mentions" finds "mentioned"), in
   time order — not the top k: spoken sentences for what is *said*, the visual tags of events for what is
   *shown*, the on-screen text for what is *written*, and all three when the question does not say; a
-  picture or text shown across several consecutive events counts once;
+  picture or text shown across several consecutive events counts once; ``first`` / ``last`` without a
+  target ("what is the last thing said") read every moment of the channel;
 * **at_time** reads the span (or the chapter) the question names: what is said, written and shown there; a
   count at a point in time whose target names an object kind ("how many people are in the shot at
   12:30") counts the detector's objects in that moment's frame;
-* **before / after** finds the sentence (or moment) the target names and reads its neighbour;
+* **before / after** finds the sentence (or moment) the target names, or the moment holding the time the
+  question names ("right after 34:30"), and reads its neighbour;
 * **overview** reads the video's overview and chapters; without a video, each video's.
 """
 
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 MAX_LISTED = 20  # occurrences written out in an answer (all are cited)
 MAX_READ = 12  # moments quoted when reading a span
 _VERBS = {"said": "said", "shown": "shown", "written": "written", None: "found"}
+_FIELDS = {"written": "ocr_text", "shown": "shown"}  # the Event field a channel's moments read
 
 
 @dataclass(frozen=True)
@@ -84,15 +87,27 @@ def run_plan(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
 # ------------------------------------------------------------------------------------------- scans
 def scan(library: Library, target: str, channel: str | None, video_id: str | None = None,
          span: TimeSpan | None = None) -> list[Moment]:  # fmt: skip
-    """Every moment whose text holds all of ``target``'s words, in time order (per video)."""
+    """Every moment whose text holds all of ``target``'s words, in time order (per video); a target without
+    words: every moment of the channel (each sentence said, each text written, each picture tagged)."""
     catalog = library.index.catalog
+    everything = not split_words(target)  # "what is the last thing said"
+    videos = ([video_id] if video_id else [v.video_id for v in library.videos()]) if everything else []
     found: list[Moment] = []
-    if channel in (None, "said") and (match := fts_query(target, all_terms=True)):
-        found += [Moment(s.video_id, s.span, s.text, "said") for s, _ in catalog.match_segments(match, video_id)]
+    if channel in (None, "said"):
+        if everything:
+            segments = [s for v in videos for s in library.index.transcript(v)]
+        else:
+            match = fts_query(target, all_terms=True)
+            segments = [s for s, _ in catalog.match_segments(match, video_id)] if match else []
+        found += [Moment(s.video_id, s.span, s.text, "said") for s in segments]
     for source, column in (("written", "ocr_text"), ("shown", "tags")):
-        if channel not in (None, source) or not (match := fts_query(target, all_terms=True, columns=[column])):
+        if channel not in (None, source):
             continue
-        events = catalog.match_events(match, video_id)
+        if everything:
+            events = [e for v in videos for e in library.index.events(v) if getattr(e, _FIELDS[source])]
+        else:
+            match = fts_query(target, all_terms=True, columns=[column])
+            events = catalog.match_events(match, video_id) if match else []
         said = [m for m in found if m.source == "said"]
         for run in _runs(events):
             run_span = TimeSpan(run[0].span.start_s, run[-1].span.end_s)
@@ -135,9 +150,15 @@ def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Ans
         text = f"“{plan.target}” is never {verb}{where}: no moment holds all of its words."
         if plan.kind == "count":
             text = f"“{plan.target}” is {verb} 0 times{where}."
+        if not plan.target:
+            text = f"Nothing is {verb}{where}."
         return Answer(text, (), "planner", plan=plan)
     if plan.kind in ("first", "last"):
         m = moments[0] if plan.kind == "first" else moments[-1]
+        if not plan.target:  # "what is the last thing said": the channel's first or last moment
+            thing = f"thing {verb}" if plan.channel else "moment"
+            text = f"The {plan.kind} {thing} in {names.get(m.video_id, m.video_id)} is at {_range(m.span)}: “{m.text}”"
+            return Answer(text, (_cite(paths, m),), "planner", plan=plan)
         text = (f"“{plan.target}” is {plan.kind} {verb} at {_range(m.span)} in {names.get(m.video_id, m.video_id)}: "
                 f"“{m.text}” ({_times(len(moments))} in all).")  # fmt: skip
         return Answer(text, (_cite(paths, m),), "planner", plan=plan)

@@ -20,8 +20,8 @@ a lookup (retrieve the best moments, as before). The grammar, applied to the low
   ``list all`` / ``show me all`` / ``find every`` (every), ``what is said right after ...`` / ``how does
   ... react after ...`` / ``... before ...`` (relative), ``what is this video about`` / ``summarise`` /
   ``main parts`` / ``key points`` / ``recap`` / ``highlights`` (overview), ``which videos ...`` / ``each
-  of my videos`` (across videos); ``the first thing said`` (no target) reads the start, ``the last thing
-  shown`` the end;
+  of my videos`` (across videos); ``the first thing said`` / ``the last thing shown`` (no target): the
+  channel's first or last moment;
 * **channels** — said / mentioned / talked about → speech; shown / seen / appear → pictures; written / on
   screen → on-screen text; a request ``show me ...`` asks for pictures unless it names another.
 
@@ -207,12 +207,6 @@ def _seconds(text: str) -> float:
     return total + (unit / 2 if text.endswith("and a half") else 0.0)
 
 
-def _edge(duration_s: float, end: bool) -> TimeSpan:
-    """The start or the end of a video: its first or last 5%, 30 s at least."""
-    edge = max(30.0, 0.05 * duration_s)
-    return TimeSpan(max(0.0, duration_s - edge), duration_s) if end else TimeSpan(0.0, min(edge, duration_s))
-
-
 @dataclass(frozen=True)
 class _Found:
     kind: str
@@ -262,9 +256,8 @@ class Planner:
         elif found is not None:
             text = text[: found.start] + " " + text[found.end :]
         target = " ".join(w for w in split_words(text) if w not in STOPWORDS and w not in FRAME_WORDS)
-        if kind in ("first", "last") and not target and span is None and duration_s is not None:
-            kind, span = "at_time", _edge(duration_s, end=kind == "last")  # "what is the last thing said"
-        elif kind in ("count", "first", "last", "every", "before", "after") and not target and not timed:
+        # first / last without a target ("what is the last thing said") read the channel's first or last moment
+        if kind in ("count", "every", "before", "after") and not target and not timed:
             kind, why = ("at_time", why) if span is not None else ("overview" if kind != "count" else "lookup", why)
         return Plan(kind, target, channel, span, chapter, why)
 
@@ -298,7 +291,10 @@ class Planner:
                 return None, cut(m), None
             if m.group(1) == "middle":  # loosely said: its middle third
                 return TimeSpan(duration_s / 3, 2 * duration_s / 3), cut(m), None
-            return _edge(duration_s, end=m.group(1) in ("end", "close")), cut(m), None
+            edge = max(30.0, 0.05 * duration_s)  # the first or last 5%, 30 s at least
+            end = m.group(1) in ("end", "close")
+            span = TimeSpan(max(0.0, duration_s - edge), duration_s) if end else TimeSpan(0.0, min(edge, duration_s))
+            return span, cut(m), None
         if m := _NEXT_TO.search(text):
             t = _seconds(m.group(2))
             return TimeSpan(t, t), cut(m), m.group(1)
