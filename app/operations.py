@@ -109,7 +109,7 @@ def scan(library: Library, target: str, channel: str | None, video_id: str | Non
             match = fts_query(target, all_terms=True, columns=[column])
             events = catalog.match_events(match, video_id) if match else []
         said = [m for m in found if m.source == "said"]
-        for run in _runs(events):
+        for run in [[e] for e in events] if everything else _runs(events):  # every moment is its own thing
             run_span = TimeSpan(run[0].span.start_s, run[-1].span.end_s)
             if channel is None and any(m.video_id == run[0].video_id and m.span.overlap_s(run_span) > 0 for m in said):
                 continue  # already found as speech: one moment, not two

@@ -195,6 +195,9 @@ def test_time_words_people_use(library):
     assert half.plan.span == TimeSpan(600.0, 1200.0) and _times(half)[0] == 600.0
     last = library.ask("What is the last thing said?", video="talk-a")
     assert last.plan.kind == "last" and _times(last) == [_timeline()[-1][0]] and _timeline()[-1][1] in last.text
+    shown = library.ask("What is the last thing shown?", video="talk-a")  # one moment, not a run of tagged ones
+    tagged = [e.span for e in events if e.shown][-1]
+    assert [(c.start_s, c.end_s) for c in shown.citations] == [(tagged.start_s, tagged.end_s)]
     written = library.ask("What's the first thing written on screen?", video="talk-a")
     assert _times(written) == [events[39].span.start_s] and "KEYS" in written.text
     early = library.ask("How many times is the budget mentioned before 5:00?", video="talk-a")
