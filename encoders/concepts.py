@@ -205,6 +205,31 @@ def _coco_phrases() -> tuple[tuple[tuple[str, ...], str], ...]:
     return tuple(out)
 
 
+@functools.cache
+def _vocabulary_words() -> frozenset[str]:
+    """Every word of every class's label, synonyms and general words, in both vocabularies."""
+    names = (n for v in VOCABULARIES for c in _table(v).values() for n in (c.label, *c.words))
+    return frozenset(w for n in names for w in split_words(n)) - STOPWORDS
+
+
+def visual_words(words: Iterable[str]) -> frozenset[str] | None:
+    """The taggers' words that lower-case ``words`` are (singular or plural), when every one of them is one;
+    None when any is not (the words then name something the tags cannot settle).
+
+    >>> sorted(visual_words(["dogs", "bicycle"]))
+    ['bicycle', 'dog']
+    >>> visual_words(["quiet", "street"]) is None
+    True
+    """
+    found: set[str] = set()
+    for word in words:
+        forms = _singulars(word) & _vocabulary_words()
+        if not forms:
+            return None
+        found |= forms
+    return frozenset(found) or None
+
+
 def object_labels(words: Iterable[str]) -> frozenset[str]:
     """The COCO labels (as the detector emits them) that lower-case ``words`` name, singular or plural: by
     name, synonym or general word, a phrase as consecutive words ("traffic lights"; "animals" names all ten

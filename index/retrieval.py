@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from longvid.encoders.concepts import visual_words
 from longvid.ingest.features import unit_rows
 from longvid.ingest.types import TimeSpan
 from longvid.ingest.words import FRAME_WORDS, STOPWORDS, split_words
@@ -50,6 +51,7 @@ from .vectors import VectorStore, check_dim
 
 log = logging.getLogger(__name__)
 
+_TEXT_CHANNEL = "text"  # the text embedding of each moment's words, tags and objects
 _MARK_START, _MARK_END = "\x02", "\x03"  # highlight marks: control characters never shown in text
 
 
@@ -228,8 +230,10 @@ def search(
             continue
         rankings[channel] = _dense(catalog, store, channel, dims[channel], vector, depth, subset, config)
 
+    unseen = _unseen(catalog, query_text, rankings.get(_TEXT_CHANNEL, ()), config)
     confident = {eid for channel, ranked in rankings.items() for eid, score in ranked
-                 if _clears(channel, score, coverage.get(eid, 0.0), config)}  # fmt: skip
+                 if _clears(channel, score, coverage.get(eid, 0.0), config)
+                 and not (channel == _TEXT_CHANNEL and eid in unseen)}  # fmt: skip
     fused = rrf({c: [eid for eid, _ in r] for c, r in rankings.items()}, config.k0)
     by_channel = {c: {eid: (rank, score) for rank, (eid, score) in enumerate(r, start=1)} for c, r in rankings.items()}
     # equal fused scores (one channel's first is the other's second) go to the moment that holds more of the
@@ -240,7 +244,7 @@ def search(
         coverage.update(_coverage(catalog, query_text, tied, config))
     order = sorted(confident, key=lambda eid: (-fused[eid], -coverage.get(eid, 0.0), eid))
     if not order:
-        return Hits(reason=_no_match(query_text, rankings, coverage, config))
+        return Hits(reason=_no_match(query_text, rankings, coverage, config, unseen))
     events = catalog.events_by_id(order[: k + 16])  # a few spare in case some were removed meanwhile
     top = [eid for eid in order if eid in events][:k]
     marked = catalog.highlights(match, top, _MARK_START, _MARK_END) if match and top else {}
@@ -280,6 +284,25 @@ def floor_terms(text: str, max_terms: int = 32) -> list[str]:
     return [t for t in terms if t not in STOPWORDS and t not in FRAME_WORDS] or terms
 
 
+def _unseen(catalog: Catalog, query_text: str, ranked: Sequence[tuple[int, float]], config: RetrievalConfig
+            ) -> set[int]:  # fmt: skip
+    """The text channel's confident events that only pictures describe (nothing said, written or captioned)
+    and whose tags and objects name none of the things a query naming only tagger words asks for: "is there
+    a cat" resembles "1 bird" (cosine 0.42) but the tags are a closed list, and a cat is not on it there."""
+    named = visual_words(floor_terms(query_text, config.max_query_terms))
+    floor = config.floors.get(_TEXT_CHANNEL)
+    ids = [eid for eid, score in ranked if floor is not None and score >= floor]
+    if named is None or not ids:
+        return set()
+    events = catalog.events_by_id(ids)
+    return {
+        eid
+        for eid, e in events.items()
+        if not (e.transcript or e.ocr_text or e.caption)
+        and not named & set(split_words(" ".join((*e.tags, *e.concepts, *(o.label for o in e.objects)))))
+    }
+
+
 def _clears(channel: str, score: float, coverage: float, config: RetrievalConfig) -> bool:
     floor = config.floors.get(channel)
     if floor is None:
@@ -289,10 +312,13 @@ def _clears(channel: str, score: float, coverage: float, config: RetrievalConfig
 
 def _no_match(
     query_text: str, rankings: Mapping[str, Sequence[tuple[int, float]]], coverage: Mapping[int, float],
-    config: RetrievalConfig,
+    config: RetrievalConfig, unseen: set[int] = frozenset(),
 ) -> str:  # fmt: skip
     """Why nothing cleared a floor: each channel's best score against its floor."""
     parts = []
+    if unseen:
+        n = len(unseen)
+        parts.append(f"{n} moment{'s' * (n != 1)} resemble{'s' * (n == 1)} it, but no tag or object there names it")
     for channel, ranked in rankings.items():
         floor = config.floors.get(channel, 0.0)
         if channel == KEYWORD_CHANNEL:

@@ -34,7 +34,7 @@ FRAME_WORDS = frozenset(
     {"times", "time", "many", "much", "often", "happens", "happen", "happened", "moment", "moments", "video",
      "videos", "clip", "recording", "right", "just", "immediately", "directly", "shortly", "next", "list", "show",
      "shown", "said", "say", "says", "mention", "mentions", "mentioned", "talk", "talks", "talked", "spoken",
-     "discussed", "discuss", "appear", "appears", "appeared", "seen", "visible", "written", "screen", "every",
+     "discussed", "discuss", "appear", "appears", "appeared", "see", "seen", "visible", "written", "screen", "every",
      "each", "all", "occurrence", "occurrences", "first", "last", "final", "after", "before", "following", "does",
      "get", "gets", "come", "comes", "follows", "my", "number", "count", "about", "any", "some", "there", "whole",
      "exactly", "ever", "find", "tell", "please", "me", "give", "summarise", "summarize", "summary", "main", "parts",

@@ -6,6 +6,7 @@ coffee at 48-60 s (tagged "espresso", detected as a cup).
 
 from __future__ import annotations
 
+import re
 import shutil
 import sqlite3
 
@@ -143,3 +144,26 @@ def test_probability_split_among_breeds_still_says_dog():
     event = Event("v", 0, TimeSpan(0, 5), tags=("bullterrier",), concepts=general_words(["bullterrier"]))
     assert event.shown == ("bullterrier (dog)",) and {"dog", "animal"} <= set(event.concepts)
     assert confident_labels(labels, (0.3, 0.2, 0.1, 0.05), floor) == ()  # "dog" at 0.6: still under the floor
+
+
+def test_a_picture_is_not_found_for_a_thing_its_tags_do_not_name(tmp_path):
+    """A question naming only tagger words ("is there a cat?") is not answered by a moment that only pictures
+    describe and whose tags name something else, however close the words are (cat / bird: cosine 0.42)."""
+    from longvid.index.records import VideoRecord
+
+    with Library(tmp_path / "lib", profile="embedded") as lib:
+        tags = [(("bird",), ("animal",)), (("giraffe",), ("ruminant", "animal")), (("tabby",), ("cat", "animal"))]
+        events = [Event("v", i, TimeSpan(10.0 * i, 10.0 * i + 10), tags=t, concepts=c) for i, (t, c) in enumerate(tags)]
+        events.append(Event("v", 3, TimeSpan(30.0, 40.0), transcript="Our cat sleeps all day on the sofa."))
+        vectors = lib.indexer.text_embedder.embed([e.text for e in events])
+        lib.index.add_video(
+            VideoRecord("v", "/videos/v.mp4", 40.0, 25.0, 640, 360, True, {}), events, {"text": vectors}
+        )
+        assert [h.start_s for h in lib.search("Is there a cat?", k=5)] in ([20.0, 30.0], [30.0, 20.0])
+        assert [h.start_s for h in lib.search("a bird", k=5)] == [0.0]
+        # a video with no cat anywhere: the bird resembles one, and the reason says so
+        lib.index.add_video(VideoRecord("w", "/videos/w.mp4", 20.0, 25.0, 640, 360, True, {}),
+                            [Event("w", e.index, e.span, tags=e.tags, concepts=e.concepts) for e in events[:2]],
+                            {"text": vectors[:2]})  # fmt: skip
+        hits = lib.search("cat", k=5, video="w")
+        assert not hits and re.search(r"\d moments? resembles? it, but no tag or object there names it", hits.reason)
