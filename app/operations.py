@@ -77,6 +77,8 @@ def run_plan(library: Library, plan: Plan, video: VideoRecord | None) -> Answer:
                           plan=plan)  # fmt: skip
         video = videos[0]
     if plan.kind == "overview":
+        if plan.span is not None or plan.chapter is not None:  # "summarise the last ten minutes"
+            return _span_overview(library, plan, video)
         part = _part_about(library, plan, video) if plan.target else None
         return part or _overview_answer(library.overview(video.video_id), video, plan)
     if plan.kind == "at_time":
@@ -336,6 +338,33 @@ def _overview_answer(overview: Overview, video: VideoRecord, plan: Plan) -> Answ
         lines.append("Shown most: " + ", ".join(overview.concepts) + ".")
     cites = [Citation(video.video_id, s.span.start_s, s.span.end_s, video.path, s.text) for s in overview.sentences]
     return Answer(" ".join(lines), tuple(cites), "planner", plan=plan)
+
+
+def _span_overview(library: Library, plan: Plan, video: VideoRecord) -> Answer:
+    """ "Summarise the second half": the chapters the span (or the named chapter) overlaps, each with its title
+    and the summary sentences said inside the span (the chapter's part of the span cited when none is)."""
+    span = _anchor(library, plan, video)
+    if span is None:  # a chapter named, and no chapters: the whole video
+        return _overview_answer(library.overview(video.video_id), video, plan)
+    name = Path(video.path).name
+    chapters = [
+        c for c in library.chapters(video.video_id) if c.span.overlap_s(span) > 0 or c.span.contains(span.start_s)
+    ]
+    if not chapters:
+        return Answer(f"{name} has nothing at {_range(span)} (it is {timecode(video.duration_s)} long).", (),
+                      "planner", plan=plan)  # fmt: skip
+    parts, cites = [], []
+    for c in chapters:
+        said = [s for s in c.summary if span.duration_s == 0 or span.contains(s.span.start_s)]
+        quoted = " ".join(f"“{s.text}” [{timecode(s.span.start_s)}]" for s in said)
+        parts.append(f"{c.index + 1}. {c.title} ({_range(c.span)})" + (f": {quoted}" if quoted else ""))
+        cites += [Citation(video.video_id, s.span.start_s, s.span.end_s, video.path, s.text) for s in said]
+        if not said:
+            start = max(c.span.start_s, span.start_s)
+            cites.append(Citation(video.video_id, start, max(start, min(c.span.end_s, span.end_s)), video.path))
+    many = len(chapters) != 1
+    text = f"{_range(span)} of {name} is in {len(chapters)} chapter{'s' * many}: " + "; ".join(parts) + "."
+    return Answer(text, tuple(cites), "planner", plan=plan)
 
 
 def _part_about(library: Library, plan: Plan, video: VideoRecord) -> Answer | None:

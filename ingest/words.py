@@ -39,7 +39,8 @@ FRAME_WORDS = frozenset(
      "get", "gets", "come", "comes", "follows", "my", "number", "count", "about", "any", "some", "there", "whole",
      "exactly", "ever", "find", "tell", "please", "me", "give", "summarise", "summarize", "summary", "main", "parts",
      "topics", "overview", "which", "talking", "speaker", "mentioning", "word", "words", "sentence", "line",
-     "thing", "things", "part", "bit", "scene", "scenes", "shot", "shots"}
+     "thing", "things", "part", "bit", "scene", "scenes", "shot", "shots", "happening", "going", "everything",
+     "anything", "speak", "speaks", "speaking", "spoke", "anyone", "anybody", "jump", "skip"}
 )  # fmt: skip
 
 

@@ -138,12 +138,19 @@ _TIME = rf"({_CLOCK}|{_DURATION})"  # a moment of the video: a clock time or a d
 _THE = r"(?:the\s+)?(?:timestamp\s+|time\s+|mark\s+)?"
 _MARK = r"(?:\s+(?:mark|point|timestamp))?"
 
-_RANGE = re.compile(rf"\b(?:between|from)\s+{_THE}{_TIME}\s+(?:and|to|until|till|-)\s+{_THE}{_TIME}{_MARK}")
+_RANGE = re.compile(  # "between 12:00 and 15:00", "from 2 minutes to 5 minutes", and two clock times: "8:00-12:00"
+    rf"\b(?:(?:between|from)\s+{_THE}{_TIME}\s+(?:and|to|until|till|-)\s+{_THE}{_TIME}{_MARK}"
+    rf"|({_CLOCK})\s*(?:-|–|to|until|till)\s*({_CLOCK}))"
+)
+_UNIT_RANGE = re.compile(  # "between 5 and 10 minutes", "from minute 5 to minute 10"
+    rf"\b(?:between|from)\s+(?:the\s+)?(?:(minute|hour|second)\s+)?({_NUM})\s+(?:and|to|until|till|-)\s+"
+    rf"(?:(?:minute|hour|second)\s+)?({_NUM})(?:\s+({_UNIT}))?\b"
+)
 _FRACTION = re.compile(
-    r"\b(?:in|during|over|for|of)\s+the\s+(first|second|third|fourth|last|final|latter|middle)\s+(half|third|quarter)\b(?!\s+(?:of\s+)?an?\s+(?:hour|minute))"
+    r"\b(?:(?:in|during|over|for|of)\s+)?the\s+(first|second|third|fourth|last|final|latter|middle)\s+(half|third|quarter)\b(?!\s+(?:of\s+)?an?\s+(?:hour|minute))"
 )
 _FIRST_LAST = re.compile(
-    rf"\b(?:in|during|within|for|over)\s+the\s+(first|last|final|opening|closing)\s+(?:({_DURATION})|({_UNIT})\b)"
+    rf"\b(?:(?:in|during|within|for|over|of)\s+)?the\s+(first|last|final|opening|closing)\s+(?:({_DURATION})|({_UNIT})\b)"
 )
 _ENDS = re.compile(
     r"\b(?:at|near|towards?|in|around)\s+the\s+(?:very\s+)?(end|beginning|start|outset|close|middle)\b(?:\s+of\s+(?:the|this)\s+(?:video|talk|clip|recording))?"
@@ -157,12 +164,12 @@ _AT = re.compile(
     rf"\b(?:(?:at|around|near)(?:\s+(?:about|around))?\s+{_THE}{_TIME}{_MARK}|(?:about|by)\s+{_THE}({_CLOCK}))"
 )
 _CHAPTER = re.compile(
-    r"\b(?:in|during)\s+(?:the\s+)?(?:(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|final|\d+(?:st|nd|rd|th)?)\s+(?:chapter|part|section|segment)|(?:chapter|part|section)\s+(\d+))\b"
+    r"\b(?:(?:in|during|of)\s+)?(?:the\s+)?(?:(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|last|final|\d+(?:st|nd|rd|th)?)\s+(?:chapter|part|section|segment)|(?:chapter|part|section)\s+(\d+))\b"
 )
 
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("across_videos", re.compile(r"\b(?:which|what)\s+(?:of\s+(?:my|the|these)\s+)?(?:videos?|recordings?|clips?|files?)\b|\bin\s+which\s+(?:videos?|recordings?)\b|\b(?:each|every|all)\s+(?:of\s+)?(?:my\s+|the\s+|these\s+)?(?:videos?|recordings?|clips|files)\b")),  # noqa: E501
-    ("overview", re.compile(r"\bwhat(?:'s|\s+is|\s+was)\s+(?:this|the|it)\s*(?:whole\s+)?(?:video|talk|film|clip|recording|lecture|meeting|episode)?\s+(?:all\s+)?about\b|\bsummar(?:y|ise|ize|ies)\b|\bmain\s+(?:parts?|topics?|points?|sections?|themes?|ideas?)\b|\boutline\b|\boverview\b|\bwhat\s+(?:are\s+)?the\s+chapters\b|\bgist\b|\btl;?dr\b|\b(?:(?:key|main|quick|short|brief)\s+)?(?:rundown|recap|synopsis|takeaways?|highlights)\b|\bin\s+a\s+nutshell\b|\bkey\s+(?:points?|topics?|ideas?|moments|parts|themes?)\b|\bsum\s+(?:it\s+|(?:this|that|the)(?:\s+\w+)?\s+)?up\b|\bbreak\s+(?:it|(?:this|that|the)(?:\s+\w+)?)\s+down\b")),  # noqa: E501
+    ("overview", re.compile(r"\bwhat(?:'s|\s+is|\s+was)\s+(?:this|the|it)\s*(?:whole\s+)?(?:video|talk|film|clip|recording|lecture|meeting|episode)?\s+(?:all\s+)?about\b|\bsummar(?:y|ise|ize|ies)\b|\bmain\s+(?:parts?|topics?|points?|sections?|themes?|ideas?)\b|\boutline\b|\boverview\b|\bwhat\s+(?:are\s+)?the\s+chapters\b|\bgist\b|\btl;?dr\b|\b(?:(?:key|main|quick|short|brief)\s+)?(?:rundown|recap|synopsis|takeaways?|highlights)\b|\bin\s+a\s+nutshell\b|\btimeline\b|\btable\s+of\s+contents\b|\bkey\s+(?:points?|topics?|ideas?|moments|parts|themes?)\b|\bsum\s+(?:it\s+|(?:this|that|the)(?:\s+\w+)?\s+)?up\b|\bbreak\s+(?:it|(?:this|that|the)(?:\s+\w+)?)\s+down\b")),  # noqa: E501
     ("count", re.compile(r"\bhow\s+(?:many\s+times|often)\b|\bnumber\s+of\s+times\b|\bhow\s+many\b|\bcount\b")),
     ("after", re.compile(r"\b(?:right|just|immediately|directly|shortly)?\s*after\b|\bwhat\s+(?:comes|follows|happens)\s+next\b")),  # noqa: E501
     ("before", re.compile(r"\b(?:right|just|immediately|directly|shortly)?\s*before\b|\bpreceding\b|\bprior\s+to\b")),
@@ -230,7 +237,7 @@ class Planner:
         ten minutes" (without it those spans are left out and the rest still plans)."""
         text = " ".join(question.lower().replace("’", "'").split())
         text = text.replace("can't", "can not").replace("won't", "will not").replace("n't", " not")
-        text = re.sub(r"'(?:s|re|ve|ll|d|m)\b", "", text)  # what's, the dog's, they're
+        text = re.sub(r"'(?:s|re|ve|ll|d|m)\b", "", re.sub(r"\bwhats\b", "what is", text))  # what's, the dog's
         span, text, relation = self._time(text, duration_s)
         chapter, text = self._chapter(text)
         request = _REQUEST.match(text)  # "show me ...": pictures, unless the rest names another channel
@@ -271,7 +278,11 @@ class Planner:
             return text[: m.start()] + " " + text[m.end() :]
 
         if m := _RANGE.search(text):
-            a, b = sorted((_seconds(m.group(1)), _seconds(m.group(2))))
+            a, b = sorted(_seconds(g) for g in m.groups() if g)
+            return TimeSpan(a, b), cut(m), None
+        if (m := _UNIT_RANGE.search(text)) and (unit := m.group(1) or m.group(4)):
+            size = _UNITS[unit.rstrip("s")]
+            a, b = sorted((_number(m.group(2)) * size, _number(m.group(3)) * size))
             return TimeSpan(a, b), cut(m), None
         if m := _FRACTION.search(text):
             parts = {"half": 2, "third": 3, "quarter": 4}[m.group(2)]

@@ -230,6 +230,21 @@ def test_overview_and_across_videos(library):
     assert each.plan.kind == "across_videos" and "talk-a.mp4" in each.text and "talk-b.mp4" in each.text
 
 
+def test_a_summary_of_a_span_reads_its_chapters(library):
+    river, budget = library.chapters("talk-a")[1], library.chapters("talk-a")[0]
+    late = library.ask("Summarise the last ten minutes", video="talk-a")
+    assert late.plan.kind == "overview" and late.plan.span == TimeSpan(600.0, 1200.0)
+    assert f"1 chapter: {river.index + 1}. {river.title}" in late.text and budget.title not in late.text
+    assert _times(late) == [s.span.start_s for s in river.summary if s.span.start_s >= 600]
+    early = library.ask("What are the main points in the first half?", video="talk-a")
+    assert budget.title in early.text and river.title not in early.text
+    both = library.ask("Give me a recap of 8:00 to 12:00", video="talk-a")
+    assert "2 chapters" in both.text and budget.title in both.text and river.title in both.text
+    assert all(480 <= t <= 720 for t in _times(both))
+    named = library.ask("Summarise the second chapter", video="talk-a")
+    assert _times(named) == [s.span.start_s for s in river.summary]
+
+
 def test_chapters_are_searchable_and_answer_the_part_about_something(library):
     river, budget = library.chapters("talk-a")[1], library.chapters("talk-a")[0]
     found = library.search_chapters("a canoe trip on the water", k=2)
@@ -296,7 +311,7 @@ def test_planner_grammar_and_classifier(library):
     [
         ("What happens at 1h20m?", "at_time", "", None, (4800, 4800)),
         ("What's on screen at 12m30s?", "at_time", "", "written", (750, 750)),
-        ("what is happening 10 minutes into the video", "at_time", "happening", None, (600, 600)),
+        ("what is happening 10 minutes into the video", "at_time", "", None, (600, 600)),
         ("What did he say around the 20 minute mark?", "at_time", "", "said", (1200, 1200)),
         ("What is said at 5 min?", "at_time", "", "said", (300, 300)),
         ("What is shown an hour and a half in?", "at_time", "", "shown", (5400, 5400)),
@@ -319,6 +334,13 @@ def test_planner_grammar_and_classifier(library):
         ("Break this video down", "overview", "", None, None),
         ("Sum it up", "overview", "", None, None),
         ("What is each of my videos about?", "across_videos", "", None, None),
+        ("Give me a timeline of the video", "overview", "", None, None),
+        ("Summarise the last ten minutes", "overview", "", None, (6600, 7200)),
+        ("between 5 and 10 minutes what happens", "at_time", "", None, (300, 600)),
+        ("from minute 5 to minute 10", "at_time", "", None, (300, 600)),
+        ("What is said 8:00-12:00?", "at_time", "", "said", (480, 720)),
+        ("whats happening at 5m", "at_time", "", None, (300, 300)),
+        ("Who speaks first?", "first", "", "said", None),
         ("When did they break up?", "lookup", "break up", None, None),
         ("What did she say about 5 minutes ago?", "lookup", "5 minutes ago", "said", None),
         ("I can't hear what the dog's owner says at 3:00", "at_time", "hear dog owner", "said", (180, 180)),
