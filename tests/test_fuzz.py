@@ -1,5 +1,6 @@
 """Bounded fuzzing with hypothesis: the subtitle parser and the media probe, fed mangled input, return a
-result or raise their typed error naming the file, never anything else, and never hang.
+result or raise their typed error naming the file, never anything else, and never hang; the question planner
+plans any jumble of time words.
 
 Each property runs a fixed number of examples (derandomised, so CI sees the same inputs every run)."""
 
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from longvid.ingest import MediaError, SubtitleError, open_video, read_subtitles, sample_frames
 from longvid.ingest.ffmpeg_cli import run_ffmpeg
+from longvid.llm.planner import KINDS, Planner
 
 FUZZ = settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
@@ -97,3 +99,23 @@ def test_probe_and_decode_mangled_mp4(small_mp4, flips, cut):
         except MediaError as err:
             assert str(path) in str(err)
         assert time.perf_counter() - start < 20
+
+
+_TIME_WORDS = (
+    "at", "around", "near", "the", "first", "last", "second", "half", "third", "quarter", "of", "minute", "minutes",
+    "hour", "hours", "1h", "20m", "30s", "1h20m", "12m30s", "12:30", "1:02:03", "99:99", "0:00", "a", "an",
+    "couple", "few", "and", "between", "from", "to", "until", "after", "before", "right", "just", "since", "past",
+    "in", "into", "mark", "point", "show", "me", "every", "all", "how", "many", "times", "what", "is", "said",
+    "shown", "written", "end", "beginning", "middle", "chapter", "part", "3", "2nd", "ten", "twenty", "five", "1.5",
+    "999999999999", "-", ",", "?", "'", "'s", "can't", "whats",
+)  # fmt: skip
+
+
+@FUZZ
+@given(words=st.lists(st.sampled_from(_TIME_WORDS) | st.text(max_size=6), max_size=14),
+       duration_s=st.sampled_from([None, 0.0, 59.0, 7200.0]))  # fmt: skip
+def test_the_planner_plans_any_jumble_of_time_words(words, duration_s):
+    """Whatever the words, a plan of a known kind comes back, and its span runs forwards."""
+    plan = Planner().plan(" ".join(words), duration_s=duration_s)
+    assert plan.kind in KINDS
+    assert plan.span is None or 0 <= plan.span.start_s <= plan.span.end_s
