@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 MAX_LISTED = 20  # occurrences written out in an answer (all are cited)
 MAX_READ = 12  # moments quoted when reading a span
 _VERBS = {"said": "said", "shown": "shown", "written": "written", None: "found"}
-_FIELDS = {"written": "ocr_text", "shown": "shown"}  # the Event field a channel's moments read
 
 
 @dataclass(frozen=True)
@@ -102,11 +101,11 @@ def scan(library: Library, target: str, channel: str | None, video_id: str | Non
             match = fts_query(target, all_terms=True)
             segments = [s for s, _ in catalog.match_segments(match, video_id)] if match else []
         found += [Moment(s.video_id, s.span, s.text, "said") for s in segments]
-    for source, column in (("written", "ocr_text"), ("shown", "tags")):
+    for source, column, field in (("written", "ocr_text", "ocr_text"), ("shown", "tags", "shown")):
         if channel not in (None, source):
             continue
-        if everything:
-            events = [e for v in videos for e in library.index.events(v) if getattr(e, _FIELDS[source])]
+        if everything:  # the events that have something of the channel: text read, or tags and objects
+            events = [e for v in videos for e in library.index.events(v) if getattr(e, field)]
         else:
             match = fts_query(target, all_terms=True, columns=[column])
             events = catalog.match_events(match, video_id) if match else []

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -312,7 +312,7 @@ def _clears(channel: str, score: float, coverage: float, config: RetrievalConfig
 
 def _no_match(
     query_text: str, rankings: Mapping[str, Sequence[tuple[int, float]]], coverage: Mapping[int, float],
-    config: RetrievalConfig, unseen: set[int] = frozenset(),
+    config: RetrievalConfig, unseen: Collection[int] = (),
 ) -> str:  # fmt: skip
     """Why nothing cleared a floor: each channel's best score against its floor."""
     parts = []
