@@ -163,7 +163,8 @@ def _scan_answer(library: Library, plan: Plan, video: VideoRecord | None) -> Ans
         text = (f"“{plan.target}” is {plan.kind} {verb} at {_range(m.span)} in {names.get(m.video_id, m.video_id)}: "
                 f"“{m.text}” ({_times(len(moments))} in all).")  # fmt: skip
         return Answer(text, (_cite(paths, m),), "planner", plan=plan)
-    head = f"“{plan.target}” is {verb} {_times(len(moments))}{where}"
+    seen_s = sum(m.span.duration_s for m in moments)
+    head = f"“{plan.target}” is {verb} {_times(len(moments))}{where}, for {timecode(seen_s)} in all"
     lines = [f"{_place(m, names, video)} “{m.text}”" for m in moments[:MAX_LISTED]]
     if len(moments) > MAX_LISTED:
         lines.append(f"and {len(moments) - MAX_LISTED} more")

@@ -17,13 +17,17 @@ a lookup (retrieve the best moments, as before). The grammar, applied to the low
 * **chapter references** — ``in the second chapter``, ``in chapter 3``, ``in the last part``;
 * **operation cues** — ``how many times`` / ``how often`` (count), ``first`` / ``for the first time``,
   ``last`` / ``for the last time`` / ``final``, ``every time`` / ``each time`` / ``all the times`` /
-  ``list all`` / ``show me all`` / ``find every`` (every), ``what is said right after ...`` / ``how does
+  ``list all`` / ``show me all`` / ``find every`` / ``how long is ... shown`` (every, with the time in
+  all), ``what is said right after ...`` / ``how does
   ... react after ...`` / ``... before ...`` (relative), ``what is this video about`` / ``summarise`` /
-  ``main parts`` / ``key points`` / ``recap`` / ``highlights`` (overview), ``which videos ...`` / ``each
+  ``main parts`` / ``key points`` / ``recap`` / ``highlights`` / ``how long is the video`` / ``what
+  language`` (overview), ``which videos ...`` / ``each
   of my videos`` (across videos); ``the first thing said`` / ``the last thing shown`` (no target): the
   channel's first or last moment;
-* **channels** — said / mentioned / talked about → speech; shown / seen / appear → pictures; written / on
-  screen → on-screen text; a request ``show me ...`` asks for pictures unless it names another.
+* **channels** — said / mentioned / talked about → speech; shown / seen / appear → pictures; written / text
+  → on-screen text; ``on screen`` / ``displayed`` → on-screen text, unless the target is all tagger words
+  (``how long is the cat on screen``: a picture); a request ``show me ...`` asks for pictures unless it
+  names another.
 
 What remains once cues, time expressions and question words are taken out is the plan's ``target``::
 
@@ -60,6 +64,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from longvid.encoders.concepts import visual_words
 from longvid.ingest import TimeSpan, timecode
 from longvid.ingest.words import FRAME_WORDS, STOPWORDS, split_words
 
@@ -169,20 +174,21 @@ _CHAPTER = re.compile(
 
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("across_videos", re.compile(r"\b(?:which|what)\s+(?:of\s+(?:my|the|these)\s+)?(?:videos?|recordings?|clips?|files?)\b|\bin\s+which\s+(?:videos?|recordings?)\b|\b(?:each|every|all)\s+(?:of\s+)?(?:my\s+|the\s+|these\s+)?(?:videos?|recordings?|clips|files)\b")),  # noqa: E501
-    ("overview", re.compile(r"\bwhat(?:'s|\s+is|\s+was)\s+(?:this|the|it)\s*(?:whole\s+)?(?:video|talk|film|clip|recording|lecture|meeting|episode)?\s+(?:all\s+)?about\b|\bsummar(?:y|ise|ize|ies)\b|\bmain\s+(?:parts?|topics?|points?|sections?|themes?|ideas?)\b|\boutline\b|\boverview\b|\bwhat\s+(?:are\s+)?the\s+chapters\b|\bgist\b|\btl;?dr\b|\b(?:(?:key|main|quick|short|brief)\s+)?(?:rundown|recap|synopsis|takeaways?|highlights)\b|\bin\s+a\s+nutshell\b|\btimeline\b|\btable\s+of\s+contents\b|\bkey\s+(?:points?|topics?|ideas?|moments|parts|themes?)\b|\bsum\s+(?:it\s+|(?:this|that|the)(?:\s+\w+)?\s+)?up\b|\bbreak\s+(?:it|(?:this|that|the)(?:\s+\w+)?)\s+down\b")),  # noqa: E501
+    ("overview", re.compile(r"\bwhat(?:'s|\s+is|\s+was)\s+(?:this|the|it)\s*(?:whole\s+)?(?:video|talk|film|clip|recording|lecture|meeting|episode)?\s+(?:all\s+)?about\b|\bsummar(?:y|ise|ize|ies)\b|\bmain\s+(?:parts?|topics?|points?|sections?|themes?|ideas?)\b|\boutline\b|\boverview\b|\bwhat\s+(?:are\s+)?the\s+chapters\b|\bgist\b|\btl;?dr\b|\b(?:(?:key|main|quick|short|brief)\s+)?(?:rundown|recap|synopsis|takeaways?|highlights)\b|\bin\s+a\s+nutshell\b|\btimeline\b|\btable\s+of\s+contents\b|\bhow\s+long\s+(?:is|was|does)\s+(?:it|(?:this|the)\s+(?:whole\s+)?(?:video|talk|film|clip|recording|lecture|meeting|episode))\b|\bwhat\s+language\b|\bhow\s+much\s+of\s+(?:it|(?:this|the)\s+(?:video|talk|film|clip|recording|lecture|meeting|episode))\b|\bkey\s+(?:points?|topics?|ideas?|moments|parts|themes?)\b|\bsum\s+(?:it\s+|(?:this|that|the)(?:\s+\w+)?\s+)?up\b|\bbreak\s+(?:it|(?:this|that|the)(?:\s+\w+)?)\s+down\b")),  # noqa: E501
     ("count", re.compile(r"\bhow\s+(?:many\s+times|often)\b|\bnumber\s+of\s+times\b|\bhow\s+many\b|\bcount\b")),
     ("after", re.compile(r"\b(?:right|just|immediately|directly|shortly)?\s*after\b|\bwhat\s+(?:comes|follows|happens)\s+next\b")),  # noqa: E501
     ("before", re.compile(r"\b(?:right|just|immediately|directly|shortly)?\s*before\b|\bpreceding\b|\bprior\s+to\b")),
     ("first", re.compile(r"\bfor\s+the\s+first\s+time\b|\bfirst\s+(?:time|mention(?:ed)?|appear(?:s|ed|ance)?|shown|said|seen)\b|\bfirst\b|\bearliest\b")),  # noqa: E501
     ("last", re.compile(r"\bfor\s+the\s+(?:last|final)\s+time\b|\blast\s+(?:time|mention(?:ed)?|appear(?:s|ed|ance)?)\b|\b(?:last|final)\b|\blatest\b")),  # noqa: E501
-    ("every", re.compile(r"\bevery\s+(?:time|moment|mention|occurrence|scene)\b|\beach\s+(?:time|moment|mention|occurrence)\b|\ball\s+(?:the\s+)?(?:times|moments|mentions|occurrences|scenes|places)\b|\b(?:list|show|find|give|get|play|mark)\s+(?:me\s+|us\s+)?(?:all|every|each)\b")),  # noqa: E501
+    ("every", re.compile(r"\bevery\s+(?:time|moment|mention|occurrence|scene)\b|\beach\s+(?:time|moment|mention|occurrence)\b|\ball\s+(?:the\s+)?(?:times|moments|mentions|occurrences|scenes|places)\b|\b(?:list|show|find|give|get|play|mark)\s+(?:me\s+|us\s+)?(?:all|every|each)\b|\b(?:for\s+)?how\s+long\b")),  # noqa: E501
 )  # fmt: skip
 # A relative question asks what is said or happens next to something: "what is said right after Y".
 _RELATIVE_SHAPE = re.compile(r"^\s*(?:what|who|which|how|where|and\s+what)\b")
 # A request rather than a question: "show me ...", "find all ...", "list every ...".
 _REQUEST = re.compile(r"^\s*(?:please\s+|(?:can|could)\s+you\s+)?(show|find|list|give|get|play)\b(?:\s+(?:me|us))?")
 _CHANNELS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("written", re.compile(r"\b(?:written|writes?|wrote|on[\s-]+screen|displayed|caption(?:ed|s)?|reads?|text)\b")),
+    ("written", re.compile(r"\b(?:written|writes?|wrote|caption(?:ed|s)?|reads?|text)\b")),
+    ("on_screen", re.compile(r"\b(?:on[\s-]+screen|displayed)\b")),  # text, unless it names a picture
     ("shown", re.compile(r"\b(?:shown|shows?|showed|seen|sees?|appears?|appeared|appearing|visible|pictured|displays?)\b")),  # noqa: E501
     ("said", re.compile(r"\b(?:said|says?|saying|mention(?:s|ed)?|talk(?:s|ed)?|spoken|speaks?|discuss(?:es|ed)?|heard|hear|words?|sentence)\b")),  # noqa: E501
 )  # fmt: skip
@@ -263,6 +269,8 @@ class Planner:
         elif found is not None:
             text = text[: found.start] + " " + text[found.end :]
         target = " ".join(w for w in split_words(text) if w not in STOPWORDS and w not in FRAME_WORDS)
+        if channel == "on_screen":  # "what is on screen": its text; "the cat on screen": a picture
+            channel = "shown" if target and visual_words(target.split()) else "written"
         # first / last without a target ("what is the last thing said") read the channel's first or last moment
         if kind in ("count", "every", "before", "after") and not target and not timed:
             kind, why = ("at_time", why) if span is not None else ("overview" if kind != "count" else "lookup", why)

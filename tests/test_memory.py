@@ -19,7 +19,7 @@ from longvid.app import Library
 from longvid.app.cli import main
 from longvid.app.memory import MemoryConfig, build_overview
 from longvid.index.records import Event, VideoRecord
-from longvid.ingest import TimeSpan, TranscriptSegment
+from longvid.ingest import TimeSpan, TranscriptSegment, timecode
 from longvid.llm.planner import Planner
 
 BUDGET = [
@@ -213,6 +213,9 @@ def test_show_me_every(library):
     cited = [TimeSpan(c.start_s, c.end_s) for c in every.citations]
     assert sum(span.duration_s for span in cited) == sum(span.duration_s for span in tagged)
     assert all(any(c.contains(span.mid_s) for c in cited) for span in tagged)
+    assert f"for {timecode(sum(span.duration_s for span in tagged))} in all" in every.text
+    how_long = library.ask("How long is a person on screen?", video="talk-a")
+    assert (how_long.plan.kind, how_long.plan.channel) == ("every", "shown") and how_long.citations == every.citations
     budget = library.ask("Show me all the moments the budget is mentioned", video="talk-a")
     assert budget.plan.kind == "every" and _times(budget) == [t for t, s in _timeline() if s in BUDGET]
 
@@ -341,6 +344,10 @@ def test_planner_grammar_and_classifier(library):
         ("What is said 8:00-12:00?", "at_time", "", "said", (480, 720)),
         ("whats happening at 5m", "at_time", "", None, (300, 300)),
         ("Who speaks first?", "first", "", "said", None),
+        ("How long is the video?", "overview", "", None, None),
+        ("For how long is the dog shown?", "every", "dog", "shown", None),
+        ("What is on screen at 3:00?", "at_time", "", "written", (180, 180)),
+        ("What language is spoken?", "overview", "", "said", None),
         ("When did they break up?", "lookup", "break up", None, None),
         ("What did she say about 5 minutes ago?", "lookup", "5 minutes ago", "said", None),
         ("I can't hear what the dog's owner says at 3:00", "at_time", "hear dog owner", "said", (180, 180)),
