@@ -290,9 +290,10 @@ def _unseen(catalog: Catalog, query_text: str, ranked: Sequence[tuple[int, float
     and whose tags and objects name none of the things a query naming only tagger words asks for: "is there
     a cat" resembles "1 bird" (cosine 0.42) but the tags are a closed list, and a cat is not on it there."""
     named = visual_words(floor_terms(query_text, config.max_query_terms))
-    floor = config.floors.get(_TEXT_CHANNEL)
-    ids = [eid for eid, score in ranked if floor is not None and score >= floor]
-    if named is None or not ids:
+    if named is None or _TEXT_CHANNEL not in config.floors:
+        return set()
+    ids = [eid for eid, score in ranked if _clears(_TEXT_CHANNEL, score, 0.0, config)]
+    if not ids:
         return set()
     events = catalog.events_by_id(ids)
     return {

@@ -54,7 +54,7 @@ def _cmd_plans(args: argparse.Namespace) -> int:
     for label, (right, total) in report.by_label().items():
         planned = ", ".join(f"{kind} {n}" for kind, n in report.planned_as(label).most_common())
         print(f"{label:<20} {total:>9}  {right:>5}  {right / total:8.3f}  {planned}")
-    print(f"accuracy {sum(r for r, _ in report.by_label().values())}/{len(items)} = {report.accuracy:.3f}")
+    print(f"accuracy {report.right}/{len(items)} = {report.accuracy:.3f}")
     return 0
 
 

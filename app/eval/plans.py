@@ -42,8 +42,13 @@ class PlanReport:
     results: tuple[tuple[PlanItem, Plan], ...]
 
     @property
+    def right(self) -> int:
+        """Questions planned as one of their right kinds."""
+        return sum(plan.kind in item.kinds for item, plan in self.results)
+
+    @property
     def accuracy(self) -> float:
-        return sum(plan.kind in item.kinds for item, plan in self.results) / max(1, len(self.results))
+        return self.right / max(1, len(self.results))
 
     def by_label(self) -> dict[str, tuple[int, int]]:
         """``{label: (right, questions)}``, labels in order of first appearance."""
